@@ -1,0 +1,36 @@
+# The two commands: `make demo` and `make test`. Both install what they need:
+# the pinned moto emulator in .venv and the Rust crates (cargo fetches them).
+
+VENV   := .venv
+PYTHON ?= python3
+CARGO  ?= cargo
+STAMP  := $(VENV)/.installed-$(shell sha256sum tests/requirements-moto.txt | cut -c1-12)
+
+.PHONY: test lint demo fmt crds clean-venv
+
+$(STAMP): tests/requirements-moto.txt
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found: install Python 3.9+ (Debian: apt-get install python3 python3-venv)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements-moto.txt
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+test: $(STAMP)
+	$(CARGO) test --all-targets
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+crds:
+	$(CARGO) run --quiet -- crds --out crds/
+
+demo: $(STAMP)
+	$(CARGO) build
+	./examples/demo.sh
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,151 @@
+//! The edge to AWS: one narrow trait per API (ours types in and out), the SDK
+//! implementations, and the mapping of SDK errors to a few modeled kinds.
+
+pub mod ecs;
+
+use std::fmt;
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use crate::metrics::Metrics;
+
+/// What kind of failure an AWS call had; decides retry and reporting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    NotFound,
+    Throttled,
+    AccessDenied,
+    Invalid,
+    Transient,
+    Other,
+}
+
+/// A failed AWS call, naming the operation. The rest of the code never sees `SdkError`.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{service}:{operation}: {message}")]
+pub struct AwsError {
+    pub service: &'static str,
+    pub operation: &'static str,
+    pub kind: ErrorKind,
+    pub code: Option<String>,
+    pub message: String,
+}
+
+impl AwsError {
+    pub fn is_transient(&self) -> bool {
+        matches!(self.kind, ErrorKind::Throttled | ErrorKind::Transient)
+    }
+
+    pub fn metric_label(&self) -> &'static str {
+        match self.kind {
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::Throttled => "throttled",
+            ErrorKind::AccessDenied => "access_denied",
+            ErrorKind::Invalid => "invalid",
+            ErrorKind::Transient => "transient",
+            ErrorKind::Other => "error",
+        }
+    }
+
+    /// Maps any SDK error to a modeled one.
+    pub fn from_sdk<E, R>(service: &'static str, operation: &'static str, err: aws_smithy_runtime_api::client::result::SdkError<E, R>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        R: fmt::Debug,
+    {
+        use aws_smithy_runtime_api::client::result::SdkError;
+        let (kind, code, message) = match &err {
+            SdkError::ServiceError(e) => {
+                let code = e.err().code().map(str::to_owned);
+                let message = e.err().message().unwrap_or_default().to_owned();
+                (classify(code.as_deref(), &message), code, message)
+            }
+            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => {
+                (ErrorKind::Transient, None, DisplayChain(&err).to_string())
+            }
+            SdkError::ResponseError(_) => (ErrorKind::Transient, None, DisplayChain(&err).to_string()),
+            _ => (ErrorKind::Other, None, DisplayChain(&err).to_string()),
+        };
+        let message = match &code {
+            Some(c) if !message.contains(c.as_str()) => format!("{c}: {message}"),
+            _ => message,
+        };
+        AwsError {
+            service,
+            operation,
+            kind,
+            code,
+            message,
+        }
+    }
+}
+
+fn classify(code: Option<&str>, message: &str) -> ErrorKind {
+    match code.unwrap_or_default() {
+        "ThrottlingException" | "Throttling" | "TooManyRequestsException" | "RequestLimitExceeded" => {
+            ErrorKind::Throttled
+        }
+        "AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation" => ErrorKind::AccessDenied,
+        "ServiceNotFoundException" | "ClusterNotFoundException" | "ResourceNotFoundException" | "NotFound" => {
+            ErrorKind::NotFound
+        }
+        "ServerException" | "InternalFailure" | "ServiceUnavailable" => ErrorKind::Transient,
+        "InvalidParameterException" | "ClientException" | "ValidationException" | "InvalidParameter" => {
+            // ECS says "Unable to describe task definition." for a missing one.
+            if message.contains("Unable to describe task definition") {
+                ErrorKind::NotFound
+            } else {
+                ErrorKind::Invalid
+            }
+        }
+        _ => ErrorKind::Other,
+    }
+}
+
+/// An error and its sources on one line.
+struct DisplayChain<'a>(&'a dyn std::error::Error);
+
+impl fmt::Display for DisplayChain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(s) = source {
+            write!(f, ": {s}")?;
+            source = s.source();
+        }
+        Ok(())
+    }
+}
+
+/// Loads AWS configuration from the standard environment and credential chain
+/// only (`AWS_REGION`, `AWS_ENDPOINT_URL`, profile, ECS task role), so the same
+/// binary works in ECS and against a local emulator.
+pub async fn load_config() -> SdkConfig {
+    // Standard mode, 3 attempts: the SDK retries throttling and transient errors
+    // of single calls; the controller retries whole resources on the next loop.
+    let retry = aws_config::retry::RetryConfig::standard().with_max_attempts(3);
+    aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http_client())
+        .retry_config(retry)
+        .load()
+        .await
+}
+
+/// The one HTTPS client: hyper 1 + rustls on ring (plain HTTP works too, for emulators).
+pub fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::{Builder, tls};
+    Builder::new()
+        .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
+        .build_https()
+}
+
+/// Records the outcome of one call in the metrics, then passes it on.
+pub fn record<T>(metrics: &Metrics, service: &'static str, operation: &'static str, result: Result<T, AwsError>) -> Result<T, AwsError> {
+    let label = match &result {
+        Ok(_) => "ok",
+        Err(e) => e.metric_label(),
+    };
+    metrics.api_call(service, operation, label);
+    result
+}

@@ -1,0 +1,112 @@
+//! Command-line arguments (SPEC §5). Every flag also reads an `ECS_OPERATOR_*` variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::model::duration::Duration;
+
+#[derive(Debug, Parser)]
+#[command(name = "ecs-operator", version, about = "Keeps an AWS ECS estate equal to a committed desired-state document")]
+pub struct Cli {
+    /// Which operator instance owns the resources (tag `ecs-operator/instance`).
+    #[arg(long, global = true, env = "ECS_OPERATOR_INSTANCE", default_value = "default")]
+    pub instance: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check documents; makes no AWS calls.
+    Validate(Files),
+    /// Show what apply would change.
+    Plan(PlanArgs),
+    /// Change AWS to match the documents, in passes until converged.
+    Apply(ApplyArgs),
+    /// Reconcile forever: the controller.
+    Run(RunArgs),
+    /// Write one JSON Schema per document kind.
+    Crds(CrdsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct Files {
+    /// Files or directories of desired-state documents (repeatable).
+    #[arg(short = 'f', long = "file", env = "ECS_OPERATOR_FILE", value_delimiter = ',', required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct Guard {
+    /// Delete orphaned resources (owned, no longer declared).
+    #[arg(long, env = "ECS_OPERATOR_PRUNE")]
+    pub prune: bool,
+    /// Delete and re-create resources whose change cannot be made in place.
+    #[arg(long, env = "ECS_OPERATOR_ALLOW_REPLACE")]
+    pub allow_replace: bool,
+    /// Refuse every deletion of a plan that would delete more than this many resources.
+    #[arg(long, env = "ECS_OPERATOR_MAX_DELETIONS", default_value_t = 5)]
+    pub max_deletions: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub files: Files,
+    #[command(flatten)]
+    pub guard: Guard,
+    /// Evaluate at this instant (RFC 3339) instead of now.
+    #[arg(long, env = "ECS_OPERATOR_AT")]
+    pub at: Option<jiff::Timestamp>,
+    #[arg(long, env = "ECS_OPERATOR_OUTPUT", value_enum, default_value = "text")]
+    pub output: Output,
+    /// Exit 2 when the plan has changes (0 when none, 1 on error).
+    #[arg(long, env = "ECS_OPERATOR_DETAILED_EXITCODE")]
+    pub detailed_exitcode: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub files: Files,
+    #[command(flatten)]
+    pub guard: Guard,
+    /// Evaluate at this instant (RFC 3339) instead of now.
+    #[arg(long, env = "ECS_OPERATOR_AT")]
+    pub at: Option<jiff::Timestamp>,
+    /// Reconcile passes before giving up on convergence.
+    #[arg(long, env = "ECS_OPERATOR_MAX_PASSES", default_value_t = 3)]
+    pub max_passes: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub files: Files,
+    #[command(flatten)]
+    pub guard: Guard,
+    /// Time between loops (jittered by ±10%).
+    #[arg(long, env = "ECS_OPERATOR_INTERVAL", default_value = "30s")]
+    pub interval: Duration,
+    /// Observe and report; never write.
+    #[arg(long, env = "ECS_OPERATOR_DRY_RUN")]
+    pub dry_run: bool,
+    /// Address of /healthz, /readyz, /status, /metrics and POST /sync.
+    #[arg(long, env = "ECS_OPERATOR_LISTEN", default_value = "0.0.0.0:8080")]
+    pub listen: SocketAddr,
+}
+
+#[derive(Debug, Args)]
+pub struct CrdsArgs {
+    /// Directory to write the schemas to.
+    #[arg(long, env = "ECS_OPERATOR_OUT")]
+    pub out: PathBuf,
+}

@@ -1,0 +1,187 @@
+//! The five commands, as the binary runs them. Each returns the process exit code.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use anyhow::Context;
+
+use crate::aws::ecs::SdkEcs;
+use crate::cli::{ApplyArgs, CrdsArgs, Files, Guard, Output, PlanArgs, RunArgs};
+use crate::controller::{self, RunOptions, Shared};
+use crate::desired::Desired;
+use crate::metrics::Metrics;
+use crate::observe::observe;
+use crate::plan::{self, PlanOptions};
+
+pub const OK: u8 = 0;
+pub const FAILED: u8 = 1;
+pub const CHANGES: u8 = 2;
+
+fn plan_options(instance: &str, guard: &Guard) -> PlanOptions {
+    PlanOptions {
+        instance: instance.to_owned(),
+        prune: guard.prune,
+        allow_replace: guard.allow_replace,
+        max_deletions: guard.max_deletions,
+    }
+}
+
+/// Loads and validates, printing every error; `None` means exit 1.
+fn load(files: &Files) -> Option<Desired> {
+    match Desired::load(&files.files) {
+        Ok(d) => Some(d),
+        Err(diags) => {
+            eprintln!("{diags}");
+            None
+        }
+    }
+}
+
+pub fn validate(files: &Files) -> ExitCode {
+    match load(files) {
+        Some(d) => {
+            println!("ok: {} documents valid (revision {})", d.count(), d.revision);
+            ExitCode::from(OK)
+        }
+        None => ExitCode::from(FAILED),
+    }
+}
+
+pub async fn plan(instance: &str, args: &PlanArgs) -> ExitCode {
+    let Some(desired) = load(&args.files) else {
+        return ExitCode::from(FAILED);
+    };
+    let metrics = Arc::new(Metrics::default());
+    let ecs = SdkEcs::new(&crate::aws::load_config().await, metrics);
+    let observed = observe(&desired, &ecs).await;
+    let at = args.at.unwrap_or_else(jiff::Timestamp::now);
+    let plan = plan::plan(&desired, &observed, at, &plan_options(instance, &args.guard));
+    match args.output {
+        Output::Text => print!("{}", plan::text::render(&plan, std::io::stdout().is_terminal())),
+        Output::Json => println!("{}", plan::json::render(&plan)),
+    }
+    for (scope, e) in &observed.errors {
+        eprintln!("error: could not observe {scope}: {e}");
+    }
+    if !observed.errors.is_empty() || plan.has_blocked() {
+        ExitCode::from(FAILED)
+    } else if args.detailed_exitcode && plan.has_changes() {
+        ExitCode::from(CHANGES)
+    } else {
+        ExitCode::from(OK)
+    }
+}
+
+pub async fn apply(instance: &str, args: &ApplyArgs) -> ExitCode {
+    let Some(desired) = load(&args.files) else {
+        return ExitCode::from(FAILED);
+    };
+    let metrics = Arc::new(Metrics::default());
+    let ecs = SdkEcs::new(&crate::aws::load_config().await, metrics.clone());
+    let options = plan_options(instance, &args.guard);
+    let stop = AtomicBool::new(false);
+    let colour = std::io::stdout().is_terminal();
+    let mut failed = false;
+    let mut passes = 0;
+    let mut converged = false;
+    while passes < args.max_passes.max(1) {
+        passes += 1;
+        let observed = observe(&desired, &ecs).await;
+        let at = args.at.unwrap_or_else(jiff::Timestamp::now);
+        let plan = plan::plan(&desired, &observed, at, &options);
+        if !plan.has_ops() {
+            converged = true;
+            if passes == 1 {
+                print!("{}", plan::text::render(&plan, colour));
+            }
+            failed |= plan.has_blocked() || !observed.errors.is_empty();
+            let replace = plan.count(crate::plan::Action::RequiresReplacement);
+            if replace > 0 {
+                eprintln!("error: {replace} resource(s) require replacement; apply them with --allow-replace");
+                failed = true;
+            }
+            for (scope, e) in &observed.errors {
+                eprintln!("error: could not observe {scope}: {e}");
+            }
+            break;
+        }
+        println!("--- pass {passes}");
+        print!("{}", plan::text::render(&plan, colour));
+        let outcome = crate::apply::apply(&plan, &ecs, &stop).await;
+        for f in outcome.failures() {
+            eprintln!("error: {} ({}): {}", f.resource, f.target, f.error.as_deref().unwrap_or_default());
+        }
+        if outcome.failures().next().is_some() {
+            failed = true;
+        }
+    }
+    let writes = metrics.writes();
+    let calls: u64 = metrics.call_counts().values().sum();
+    if converged {
+        println!("apply: converged after {passes} pass{}; {writes} write calls, {calls} AWS calls", if passes == 1 { "" } else { "es" });
+    } else {
+        println!("apply: not converged after {passes} passes; {writes} write calls, {calls} AWS calls");
+        failed = true;
+    }
+    ExitCode::from(if failed { FAILED } else { OK })
+}
+
+pub async fn run(instance: &str, args: &RunArgs) -> anyhow::Result<ExitCode> {
+    let options = RunOptions {
+        files: args.files.files.clone(),
+        interval: args.interval.0,
+        dry_run: args.dry_run,
+        plan: plan_options(instance, &args.guard),
+    };
+    let metrics = Arc::new(Metrics::default());
+    let ecs = SdkEcs::new(&crate::aws::load_config().await, metrics.clone());
+    let shared = Arc::new(Shared::new(metrics, &options));
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    tracing::info!(listen = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), instance, dry_run = args.dry_run, "operator started");
+    let server_shared = shared.clone();
+    let server = tokio::spawn(async move {
+        let stopped = server_shared.clone();
+        let app = controller::http::router(server_shared);
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                while !stopped.stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    stopped.stopped.notified().await;
+                }
+            })
+            .await
+    });
+    spawn_signal_handlers(shared.clone())?;
+    controller::run(options, ecs, shared.clone()).await;
+    shared.request_stop();
+    // The server has nothing in flight worth waiting long for.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), server).await;
+    tracing::info!("operator stopped");
+    Ok(ExitCode::from(OK))
+}
+
+fn spawn_signal_handlers(shared: Arc<Shared>) -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    let mut hup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = term.recv() => { tracing::info!("SIGTERM: stopping after the write in flight"); shared.request_stop(); return; }
+                _ = int.recv() => { tracing::info!("SIGINT: stopping after the write in flight"); shared.request_stop(); return; }
+                _ = hup.recv() => { tracing::info!("SIGHUP: sync requested"); shared.wake.notify_one(); }
+            }
+        }
+    });
+    Ok(())
+}
+
+pub fn crds(args: &CrdsArgs) -> anyhow::Result<ExitCode> {
+    let changed = crate::crds::write_all(&args.out).with_context(|| format!("cannot write {}", args.out.display()))?;
+    println!("wrote {} schemas to {} ({} changed)", crate::model::Kind::ALL.len(), args.out.display(), changed.len());
+    Ok(ExitCode::from(OK))
+}

@@ -1,0 +1,209 @@
+//! The always-on controller: load → observe → plan → apply → report, every
+//! interval, at once on a new revision, on POST /sync or SIGHUP; stops cleanly.
+
+pub mod http;
+pub mod status;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+use tokio::sync::Notify;
+
+use crate::apply::{self, Outcome};
+use crate::aws::ecs::EcsApi;
+use crate::desired::Desired;
+use crate::load;
+use crate::metrics::Metrics;
+use crate::observe::observe;
+use crate::plan::{PlanOptions, plan};
+use status::{LoopReport, Status};
+
+/// A requested sync runs at most once per this period, so /sync cannot hammer AWS.
+pub const SYNC_COALESCE: Duration = Duration::from_secs(5);
+/// How often the files are re-read between loops to notice a new revision.
+const SOURCE_POLL: Duration = Duration::from_secs(1);
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub files: Vec<PathBuf>,
+    pub interval: Duration,
+    pub dry_run: bool,
+    pub plan: PlanOptions,
+}
+
+/// State the loop shares with the HTTP endpoints and signal handlers.
+pub struct Shared {
+    pub status: RwLock<Status>,
+    pub metrics: Arc<Metrics>,
+    /// Woken by POST /sync and SIGHUP.
+    pub wake: Notify,
+    /// Set by SIGTERM/SIGINT: no new work; the write in flight finishes.
+    pub stop: AtomicBool,
+    pub stopped: Notify,
+    interval: Duration,
+    last_loop_end: Mutex<Option<Instant>>,
+}
+
+impl Shared {
+    pub fn new(metrics: Arc<Metrics>, options: &RunOptions) -> Self {
+        Shared {
+            status: RwLock::new(Status {
+                instance: options.plan.instance.clone(),
+                dry_run: options.dry_run,
+                ..Status::default()
+            }),
+            metrics,
+            wake: Notify::new(),
+            stop: AtomicBool::new(false),
+            stopped: Notify::new(),
+            interval: options.interval,
+            last_loop_end: Mutex::new(None),
+        }
+    }
+
+    pub fn request_stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.stopped.notify_waiters();
+        self.wake.notify_one();
+    }
+
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    /// Ready: a desired state is loaded and a full loop finished within 3 intervals.
+    pub fn ready(&self) -> Result<(), String> {
+        let loaded = self.status.read().map(|s| s.revision.is_some()).unwrap_or(false);
+        if !loaded {
+            return Err("no valid desired state loaded yet".to_owned());
+        }
+        let last = self.last_loop_end.lock().ok().and_then(|l| *l);
+        match last {
+            Some(t) if t.elapsed() <= self.interval * 3 => Ok(()),
+            Some(t) => Err(format!("last full loop ended {}s ago", t.elapsed().as_secs())),
+            None => Err("no loop finished yet".to_owned()),
+        }
+    }
+}
+
+/// Runs loops until a stop is requested. Returns after the write in flight.
+pub async fn run<E: EcsApi>(options: RunOptions, ecs: E, shared: Arc<Shared>) {
+    let mut last_good: Option<Desired> = None;
+    let mut seen_revision: Option<String> = None;
+    while !shared.stopping() {
+        let started = Instant::now();
+        let last_start = Some(started);
+        let started_at = Timestamp::now();
+        let mut errors = Vec::new();
+        match load::read_sources(&options.files) {
+            Ok(source) if seen_revision.as_deref() != Some(source.revision.as_str()) => {
+                seen_revision = Some(source.revision.clone());
+                match Desired::from_source(&source) {
+                    Ok(desired) => {
+                        tracing::info!(revision = %desired.revision, documents = desired.count(), "desired state loaded");
+                        last_good = Some(desired);
+                        if let Ok(mut s) = shared.status.write() {
+                            s.rejected = None;
+                        }
+                    }
+                    Err(diags) => {
+                        // Reported once per rejected revision; the last good one keeps running.
+                        for d in diags.iter() {
+                            tracing::error!(revision = %source.revision, error = %d, "desired state rejected");
+                        }
+                        if let Ok(mut s) = shared.status.write() {
+                            s.reject(&source.revision, &diags, started_at);
+                        }
+                    }
+                }
+            }
+            Ok(_) => {}
+            Err(diags) => errors.push(format!("cannot read desired state: {}", diags.0.first().map(ToString::to_string).unwrap_or_default())),
+        }
+        let mut outcome = Outcome::default();
+        let mut drifted = 0;
+        if let Some(desired) = &last_good {
+            let observed = observe(desired, &ecs).await;
+            errors.extend(observed.errors.iter().map(|(scope, e)| format!("{scope}: {e}")));
+            let plan = plan(desired, &observed, Timestamp::now(), &options.plan);
+            drifted = plan.steps.iter().filter(|s| s.action.is_change()).count();
+            for step in plan.steps.iter().filter(|s| s.action.is_change()) {
+                for c in &step.changes {
+                    tracing::info!(resource = %step.resource, action = step.action.key(), revision = %plan.revision, field = %c.field, actual = %c.actual, desired = %c.desired, "drift");
+                }
+            }
+            if !options.dry_run {
+                outcome = apply::apply(&plan, &ecs, &shared.stop).await;
+            }
+            errors.extend(outcome.failures().map(|f| format!("{}: {}", f.resource, f.error.clone().unwrap_or_default())));
+            if let Ok(mut s) = shared.status.write() {
+                s.record(&plan, &outcome, Timestamp::now());
+            }
+        }
+        let ok = errors.is_empty() && last_good.is_some();
+        let finished_at = Timestamp::now();
+        shared.metrics.loop_finished(ok, started.elapsed().as_secs_f64(), drifted, finished_at.as_millisecond() as f64 / 1000.0);
+        if let Ok(mut s) = shared.status.write() {
+            s.last_loop = Some(LoopReport {
+                started_at,
+                finished_at,
+                ok,
+                writes: outcome.writes(),
+                errors: errors.clone(),
+            });
+        }
+        if last_good.is_some() && let Ok(mut l) = shared.last_loop_end.lock() {
+            *l = Some(Instant::now());
+        }
+        tracing::info!(ok, writes = outcome.writes(), seconds = started.elapsed().as_secs_f64(), "loop finished");
+        wait(&options, &shared, seen_revision.as_deref(), last_start).await;
+    }
+    tracing::info!("controller stopped");
+}
+
+/// Sleeps until the next loop: the jittered interval, a sync request (at most one
+/// per `SYNC_COALESCE`), a new revision on disk, or a stop.
+async fn wait(options: &RunOptions, shared: &Shared, revision: Option<&str>, last_start: Option<Instant>) {
+    let jitter = 0.9 + fastrand::f64() * 0.2;
+    let deadline = Instant::now() + options.interval.mul_f64(jitter);
+    loop {
+        if shared.stopping() {
+            return;
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return;
+        }
+        let tick = (deadline - now).min(SOURCE_POLL);
+        tokio::select! {
+            _ = shared.wake.notified() => {
+                if shared.stopping() {
+                    return;
+                }
+                // Coalesce: a sync right after a loop waits until 5 s after that loop started.
+                if let Some(start) = last_start {
+                    let earliest = start + SYNC_COALESCE;
+                    if Instant::now() < earliest {
+                        tokio::select! {
+                            _ = tokio::time::sleep_until(earliest.into()) => {}
+                            _ = shared.stopped.notified() => {}
+                        }
+                    }
+                }
+                return;
+            }
+            _ = shared.stopped.notified() => return,
+            _ = tokio::time::sleep(tick) => {
+                let changed = load::read_sources(&options.files)
+                    .map(|s| Some(s.revision.as_str()) != revision)
+                    .unwrap_or(false);
+                if changed {
+                    return;
+                }
+            }
+        }
+    }
+}

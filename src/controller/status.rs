@@ -1,0 +1,121 @@
+//! What `/status` reports: per resource sync state, the revision, the last loop.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use crate::apply::Outcome;
+use crate::load::diagnostic::Diagnostics;
+use crate::plan::{Action, Change, Plan};
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceStatus {
+    pub target: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+    /// Observed equal to desired at the last loop.
+    pub synced: bool,
+    pub action: Action,
+    /// Last time the resource was observed equal to desired.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verified_at: Option<Timestamp>,
+    /// First loop of the current drift.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drifted_since: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub drift: Vec<Change>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paused: Option<String>,
+    pub revision: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Rejected {
+    pub revision: String,
+    pub at: Timestamp,
+    pub errors: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoopReport {
+    pub started_at: Timestamp,
+    pub finished_at: Timestamp,
+    pub ok: bool,
+    pub writes: usize,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Status {
+    pub instance: String,
+    pub dry_run: bool,
+    /// Revision being reconciled (the last valid one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
+    /// A newer revision that did not validate, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rejected: Option<Rejected>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_loop: Option<LoopReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
+    pub resources: BTreeMap<String, ResourceStatus>,
+}
+
+impl Status {
+    pub fn reject(&mut self, revision: &str, diags: &Diagnostics, now: Timestamp) {
+        self.rejected = Some(Rejected {
+            revision: revision.to_owned(),
+            at: now,
+            errors: diags.iter().map(ToString::to_string).collect(),
+        });
+    }
+
+    /// Folds one loop's plan and apply outcome into the per-resource state.
+    pub fn record(&mut self, plan: &Plan, outcome: &Outcome, now: Timestamp) {
+        let mut next = BTreeMap::new();
+        for step in &plan.steps {
+            let key = step.resource.to_string();
+            let before = self.resources.remove(&key);
+            let synced = step.action == Action::InSync;
+            let error = outcome
+                .steps
+                .iter()
+                .find(|o| o.resource == step.resource)
+                .and_then(|o| o.error.clone())
+                .or_else(|| (step.action == Action::Blocked).then(|| step.notes.join("; ")));
+            let drifted = step.action.is_change();
+            let status = ResourceStatus {
+                target: step.target.clone(),
+                arn: step.arn.clone(),
+                synced,
+                action: step.action,
+                verified_at: if synced { Some(now) } else { before.as_ref().and_then(|b| b.verified_at) },
+                drifted_since: if drifted {
+                    before.as_ref().and_then(|b| b.drifted_since).or(Some(now))
+                } else {
+                    None
+                },
+                drift: step.changes.clone(),
+                notes: step.notes.clone(),
+                last_error: error,
+                paused: step.paused.clone(),
+                revision: plan.revision.clone(),
+            };
+            next.insert(key, status);
+        }
+        self.resources = next;
+        self.refused = plan.refused.clone();
+        self.revision = Some(plan.revision.clone());
+    }
+}

@@ -1,0 +1,211 @@
+//! The validated desired state: every document of a revision, cross-references
+//! resolved, defaults applied where the reconcilers need them.
+
+use std::collections::BTreeMap;
+
+use crate::load::diagnostic::{Diagnostic, Diagnostics};
+use crate::load::{self, AnyDoc, Loaded, Source};
+use crate::model::autoscaler::AutoscalerSpec;
+use crate::model::schedule::ScheduleSpec;
+use crate::model::service::ServiceSpec;
+use crate::model::{Cx, DocRef, Kind, Origin, Reference, Spec};
+
+/// A desired `Service` with defaults applied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DesiredService {
+    pub name: String,
+    /// Cluster name (an ARN in the document is reduced to its name).
+    pub cluster: String,
+    pub service_name: String,
+    pub desired_count: u32,
+    pub spec: ServiceSpec,
+    pub paused: Option<String>,
+}
+
+/// Every document of one desired-state revision. Only built when all validate.
+#[derive(Debug, Clone, Default)]
+pub struct Desired {
+    pub revision: String,
+    pub services: BTreeMap<String, DesiredService>,
+    pub autoscalers: BTreeMap<String, Loaded<AutoscalerSpec>>,
+    pub schedules: BTreeMap<String, Loaded<ScheduleSpec>>,
+    /// Documents of kinds this version does not reconcile yet.
+    pub others: Vec<DocRef>,
+}
+
+impl Desired {
+    /// Reads, parses and validates `paths`; every error of every file at once.
+    pub fn load(paths: &[std::path::PathBuf]) -> Result<Desired, Diagnostics> {
+        let source = load::read_sources(paths)?;
+        Desired::from_source(&source)
+    }
+
+    pub fn from_source(source: &Source) -> Result<Desired, Diagnostics> {
+        let mut diags = Diagnostics::default();
+        let docs = load::parse_documents(source, &mut diags);
+        let desired = build(&docs, &source.revision, &mut diags);
+        if diags.is_empty() { Ok(desired) } else { Err(diags) }
+    }
+
+    /// The Autoscaler that targets a service, if any.
+    pub fn autoscaler_of(&self, service: &str) -> Option<(&str, &AutoscalerSpec)> {
+        self.autoscalers
+            .iter()
+            .find(|(_, a)| a.doc.spec.service_ref == service)
+            .map(|(n, a)| (n.as_str(), &a.doc.spec))
+    }
+
+    /// The Schedule that targets a service, if any.
+    pub fn schedule_of(&self, service: &str) -> Option<(&str, &ScheduleSpec)> {
+        self.schedules
+            .iter()
+            .find(|(_, s)| s.doc.spec.service_refs.iter().any(|r| r == service))
+            .map(|(n, s)| (n.as_str(), &s.doc.spec))
+    }
+
+    /// Number of documents of each kind.
+    pub fn count(&self) -> usize {
+        self.services.len() + self.autoscalers.len() + self.schedules.len() + self.others.len()
+    }
+}
+
+fn build(docs: &[AnyDoc], revision: &str, diags: &mut Diagnostics) -> Desired {
+    let mut desired = Desired {
+        revision: revision.to_owned(),
+        ..Desired::default()
+    };
+    // Unique kind/name, first definition wins.
+    let mut seen: BTreeMap<DocRef, &Origin> = BTreeMap::new();
+    let mut unique = Vec::new();
+    for doc in docs {
+        let r = load::doc_ref(doc);
+        let origin = doc.origin();
+        if let Some(first) = seen.get(&r) {
+            let pos = origin.index.value_pos("metadata.name");
+            let first_pos = first.index.value_pos("metadata.name");
+            diags.push(
+                Diagnostic::new(
+                    &origin.file,
+                    pos,
+                    format!("duplicate {r}: first defined at {}:{}:{}", first.file, first_pos.line, first_pos.col),
+                )
+                .in_document(r.to_string())
+                .at_field("metadata.name"),
+            );
+            continue;
+        }
+        seen.insert(r.clone(), origin);
+        unique.push(doc);
+    }
+    for doc in &unique {
+        check_references(doc, &seen, diags);
+    }
+    let mut ecs_names: BTreeMap<(String, String), DocRef> = BTreeMap::new();
+    let mut scheduled: BTreeMap<String, String> = BTreeMap::new();
+    let mut autoscaled: BTreeMap<String, String> = BTreeMap::new();
+    for doc in unique {
+        match doc {
+            AnyDoc::Service(d) => {
+                let s = desired_service(d);
+                let key = (s.cluster.clone(), s.service_name.clone());
+                let r = DocRef::new(Kind::Service, &s.name);
+                if let Some(other) = ecs_names.get(&key) {
+                    error(
+                        diags,
+                        &d.origin,
+                        &r,
+                        "spec.serviceName",
+                        format!("ECS service {}/{} is already declared by {other}", key.0, key.1),
+                    );
+                }
+                ecs_names.insert(key, r);
+                desired.services.insert(s.name.clone(), s);
+            }
+            AnyDoc::Autoscaler(d) => {
+                let name = &d.doc.metadata.name;
+                if let Some(other) = autoscaled.insert(d.doc.spec.service_ref.clone(), name.clone()) {
+                    let r = DocRef::new(Kind::Autoscaler, name);
+                    error(
+                        diags,
+                        &d.origin,
+                        &r,
+                        "spec.serviceRef",
+                        format!("Service/{} is already targeted by Autoscaler/{other}", d.doc.spec.service_ref),
+                    );
+                }
+                desired.autoscalers.insert(name.clone(), d.clone());
+            }
+            AnyDoc::Schedule(d) => {
+                let name = &d.doc.metadata.name;
+                for (i, svc) in d.doc.spec.service_refs.iter().enumerate() {
+                    if let Some(other) = scheduled.insert(svc.clone(), name.clone()) {
+                        let r = DocRef::new(Kind::Schedule, name);
+                        error(
+                            diags,
+                            &d.origin,
+                            &r,
+                            &format!("spec.serviceRefs[{i}]"),
+                            format!("Service/{svc} is already targeted by Schedule/{other}"),
+                        );
+                    }
+                }
+                desired.schedules.insert(name.clone(), d.clone());
+            }
+            other => desired.others.push(load::doc_ref(other)),
+        }
+    }
+    desired
+}
+
+fn error(diags: &mut Diagnostics, origin: &Origin, doc: &DocRef, field: &str, message: String) {
+    let mut cx = Cx {
+        origin,
+        doc: doc.to_string(),
+        diags,
+    };
+    cx.error(field, message);
+}
+
+fn references(doc: &AnyDoc) -> Vec<Reference> {
+    match doc {
+        AnyDoc::Service(d) => d.doc.spec.references(),
+        AnyDoc::Autoscaler(d) => d.doc.spec.references(),
+        AnyDoc::Schedule(d) => d.doc.spec.references(),
+        AnyDoc::DiscoveryService(d) => d.doc.spec.references(),
+        AnyDoc::Alarm(d) => d.doc.spec.references(),
+        AnyDoc::AlertChannel(d) => d.doc.spec.references(),
+        AnyDoc::ServiceLevelObjective(d) => d.doc.spec.references(),
+    }
+}
+
+fn check_references(doc: &AnyDoc, seen: &BTreeMap<DocRef, &Origin>, diags: &mut Diagnostics) {
+    let me = load::doc_ref(doc);
+    for r in references(doc) {
+        let target = DocRef::new(r.kind, &r.name);
+        if !seen.contains_key(&target) {
+            let candidates: Vec<&str> = seen
+                .keys()
+                .filter(|k| k.kind == r.kind)
+                .map(|k| k.name.as_str())
+                .collect();
+            let hint = if candidates.is_empty() {
+                format!("there is no {} document", r.kind)
+            } else {
+                format!("known: {}", candidates.join(", "))
+            };
+            error(diags, doc.origin(), &me, &r.field, format!("{target} does not exist ({hint})"));
+        }
+    }
+}
+
+fn desired_service(d: &Loaded<ServiceSpec>) -> DesiredService {
+    let spec = &d.doc.spec;
+    DesiredService {
+        name: d.doc.metadata.name.clone(),
+        cluster: crate::aws::ecs::cluster_name(&spec.cluster).to_owned(),
+        service_name: spec.service_name.clone().unwrap_or_else(|| d.doc.metadata.name.clone()),
+        desired_count: spec.desired_count.unwrap_or(1),
+        spec: spec.clone(),
+        paused: d.doc.metadata.paused(),
+    }
+}

@@ -1,0 +1,121 @@
+//! Prometheus metrics of the controller: loops, drift, AWS calls, loop duration.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::AtomicU64;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CallLabels {
+    service: &'static str,
+    operation: &'static str,
+    result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabels {
+    result: &'static str,
+}
+
+/// Every metric the operator exports, plus call counts readable in-process
+/// (the `apply` summary and the tests count writes with them).
+pub struct Metrics {
+    registry: Registry,
+    api_calls: Family<CallLabels, Counter>,
+    loops: Family<ResultLabels, Counter>,
+    drifted: Gauge,
+    loop_seconds: Histogram,
+    last_sync: Gauge<f64, AtomicU64>,
+    counts: Mutex<BTreeMap<String, u64>>,
+}
+
+/// Operations that change AWS state; everything else is a read.
+pub fn is_write(operation: &str) -> bool {
+    !["Describe", "List", "Get"].iter().any(|p| operation.starts_with(p))
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("ecs_operator");
+        let api_calls = Family::<CallLabels, Counter>::default();
+        registry.register("aws_api_calls", "AWS API calls by service, operation and result", api_calls.clone());
+        let loops = Family::<ResultLabels, Counter>::default();
+        registry.register("loops", "Reconcile loops by result", loops.clone());
+        let drifted = Gauge::default();
+        registry.register("drifted_resources", "Resources whose observed state differs from desired", drifted.clone());
+        let loop_seconds = Histogram::new([0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0].into_iter());
+        registry.register("loop_duration_seconds", "Duration of a reconcile loop", loop_seconds.clone());
+        let last_sync = Gauge::<f64, AtomicU64>::default();
+        registry.register(
+            "last_successful_sync_timestamp_seconds",
+            "Unix time of the last loop that finished without errors",
+            last_sync.clone(),
+        );
+        Metrics {
+            registry,
+            api_calls,
+            loops,
+            drifted,
+            loop_seconds,
+            last_sync,
+            counts: Mutex::new(BTreeMap::new()),
+        }
+    }
+}
+
+impl Metrics {
+    pub fn api_call(&self, service: &'static str, operation: &'static str, result: &'static str) {
+        self.api_calls
+            .get_or_create(&CallLabels {
+                service,
+                operation,
+                result,
+            })
+            .inc();
+        if let Ok(mut counts) = self.counts.lock() {
+            *counts.entry(format!("{service}:{operation}")).or_default() += 1;
+        }
+    }
+
+    /// Calls made so far, by `service:Operation`.
+    pub fn call_counts(&self) -> BTreeMap<String, u64> {
+        self.counts.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+
+    /// Write calls made so far.
+    pub fn writes(&self) -> u64 {
+        self.call_counts()
+            .iter()
+            .filter(|(op, _)| op.split_once(':').is_some_and(|(_, o)| is_write(o)))
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    pub fn loop_finished(&self, ok: bool, seconds: f64, drifted: usize, unix_now: f64) {
+        self.loops
+            .get_or_create(&ResultLabels {
+                result: if ok { "ok" } else { "error" },
+            })
+            .inc();
+        self.loop_seconds.observe(seconds);
+        self.drifted.set(i64::try_from(drifted).unwrap_or(i64::MAX));
+        if ok {
+            self.last_sync.set(unix_now);
+        }
+    }
+
+    /// The Prometheus text exposition.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}

@@ -1,0 +1,83 @@
+//! The stable JSON form of a plan (`plan --output json`), documented in the README.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::{Action, Change, Op, Plan};
+
+pub const SCHEMA: &str = "ecs-operator/plan/v1";
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonPlan<'a> {
+    schema: &'static str,
+    revision: &'a str,
+    instance: &'a str,
+    at: String,
+    has_changes: bool,
+    summary: BTreeMap<&'static str, usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refused: Option<&'a str>,
+    resources: Vec<JsonStep<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonStep<'a> {
+    resource: String,
+    kind: &'static str,
+    name: &'a str,
+    target: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    arn: Option<&'a str>,
+    action: Action,
+    changes: &'a [Change],
+    notes: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    paused: Option<&'a str>,
+    /// The AWS write calls apply would make, e.g. `ecs:UpdateService`.
+    calls: Vec<&'static str>,
+}
+
+pub fn call_name(op: &Op) -> &'static str {
+    match op {
+        Op::CreateService(_) => "ecs:CreateService",
+        Op::UpdateService(_) | Op::ScaleToZero { .. } => "ecs:UpdateService",
+        Op::TagService { .. } => "ecs:TagResource",
+        Op::DeleteService { .. } => "ecs:DeleteService",
+    }
+}
+
+pub fn render(plan: &Plan) -> String {
+    let mut summary = BTreeMap::new();
+    for s in &plan.steps {
+        *summary.entry(s.action.key()).or_insert(0) += 1;
+    }
+    let doc = JsonPlan {
+        schema: SCHEMA,
+        revision: &plan.revision,
+        instance: &plan.instance,
+        at: plan.at.to_string(),
+        has_changes: plan.has_changes(),
+        summary,
+        refused: plan.refused.as_deref(),
+        resources: plan
+            .steps
+            .iter()
+            .map(|s| JsonStep {
+                resource: s.resource.to_string(),
+                kind: s.resource.kind.as_str(),
+                name: &s.resource.name,
+                target: &s.target,
+                arn: s.arn.as_deref(),
+                action: s.action,
+                changes: &s.changes,
+                notes: &s.notes,
+                paused: s.paused.as_deref(),
+                calls: s.runnable_ops().iter().map(call_name).collect(),
+            })
+            .collect(),
+    };
+    serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}

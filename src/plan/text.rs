@@ -1,0 +1,83 @@
+//! The plan as a person reads it: one block per resource, `field: actual → desired`.
+
+use std::fmt::Write;
+
+use super::{Action, Plan, Step};
+
+/// Renders the plan; `colour` adds ANSI colours (only on a terminal).
+pub fn render(plan: &Plan, colour: bool) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Plan for revision {} (instance {}) at {}\n",
+        plan.revision, plan.instance, plan.at
+    );
+    let mut in_sync = 0;
+    for step in &plan.steps {
+        if step.action == Action::InSync && step.paused.is_none() {
+            in_sync += 1;
+            continue;
+        }
+        render_step(&mut out, step, colour);
+    }
+    if let Some(why) = &plan.refused {
+        let _ = writeln!(out, "{}\n", paint(&format!("deletions {why}"), "31", colour));
+    }
+    let counts = [
+        (Action::Create, "to create"),
+        (Action::Update, "to update"),
+        (Action::Adopt, "to adopt"),
+        (Action::Delete, "to delete"),
+        (Action::Replace, "to replace"),
+        (Action::RequiresReplacement, "requiring replacement"),
+        (Action::Orphaned, "orphaned"),
+        (Action::Blocked, "blocked"),
+        (Action::NotReconciled, "not reconciled yet"),
+    ];
+    let mut parts: Vec<String> = counts
+        .iter()
+        .map(|(a, label)| (plan.count(*a), label))
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, label)| format!("{n} {label}"))
+        .collect();
+    parts.push(format!("{in_sync} in sync"));
+    let headline = if plan.has_changes() { "Plan" } else { "No changes" };
+    let _ = writeln!(out, "{headline}: {}.", parts.join(", "));
+    out
+}
+
+fn render_step(out: &mut String, step: &Step, colour: bool) {
+    let code = match step.action {
+        Action::Create => "32",
+        Action::Update => "33",
+        Action::Adopt => "36",
+        Action::Delete | Action::Orphaned | Action::Replace | Action::RequiresReplacement | Action::Blocked => "31",
+        Action::InSync | Action::NotReconciled => "2",
+    };
+    let marker = paint(step.action.marker(), code, colour);
+    let mut label = step.action.label().to_owned();
+    if let Some(reason) = &step.paused {
+        label = format!("{label}; paused: {reason}, nothing is written");
+    }
+    let _ = writeln!(out, "{marker} {}  {}  ({label})", step.resource, step.target);
+    for c in &step.changes {
+        let by = c.decided_by.as_ref().map(|d| format!("  [{d}]")).unwrap_or_default();
+        let _ = writeln!(out, "    {}: {} → {}{by}", c.field, value(&c.actual), value(&c.desired));
+    }
+    for note in &step.notes {
+        let _ = writeln!(out, "    # {note}");
+    }
+    out.push('\n');
+}
+
+fn value(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => "(none)".to_owned(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn paint(text: &str, code: &str, colour: bool) -> String {
+    if colour { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_owned() }
+}

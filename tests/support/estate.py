@@ -1,0 +1,69 @@
+"""What a platform team (or a person at a terminal) does to AWS outside the operator.
+
+Used by the tests and `make demo` against the local emulator, through boto3 and
+the standard AWS environment (AWS_ENDPOINT_URL, AWS_REGION, credentials).
+
+  estate.py network                       -> JSON {vpc, subnets[], securityGroups[]}
+  estate.py cluster NAME...               -> creates clusters
+  estate.py taskdef FAMILY...             -> registers a Fargate task definition per family
+  estate.py scale CLUSTER SERVICE COUNT   -> sets desiredCount by hand
+  estate.py describe CLUSTER SERVICE      -> JSON of the live service
+"""
+
+import json
+import sys
+
+import boto3
+
+
+def network():
+    ec2 = boto3.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.42.{i}.0/24")["Subnet"]["SubnetId"]
+        for i in range(4)
+    ]
+    groups = [
+        ec2.create_security_group(GroupName=f"ecs-operator-{i}", Description="tasks", VpcId=vpc)["GroupId"]
+        for i in range(4)
+    ]
+    print(json.dumps({"vpc": vpc, "subnets": subnets, "securityGroups": groups}))
+
+
+def cluster(*names):
+    ecs = boto3.client("ecs")
+    for name in names:
+        ecs.create_cluster(clusterName=name, capacityProviders=["FARGATE", "FARGATE_SPOT"])
+        print(f"cluster {name}")
+
+
+def taskdef(*families):
+    ecs = boto3.client("ecs")
+    for family in families:
+        td = ecs.register_task_definition(
+            family=family,
+            requiresCompatibilities=["FARGATE"],
+            networkMode="awsvpc",
+            cpu="256",
+            memory="512",
+            runtimePlatform={"cpuArchitecture": "ARM64", "operatingSystemFamily": "LINUX"},
+            containerDefinitions=[{"name": family, "image": f"example/{family}:1", "essential": True}],
+        )["taskDefinition"]
+        print(f"task definition {td['family']}:{td['revision']}")
+
+
+def scale(cluster_name, service, count):
+    boto3.client("ecs").update_service(cluster=cluster_name, service=service, desiredCount=int(count))
+    print(f"{cluster_name}/{service}: desiredCount set to {count} by hand")
+
+
+def describe(cluster_name, service):
+    out = boto3.client("ecs").describe_services(cluster=cluster_name, services=[service], include=["TAGS"])
+    print(json.dumps(out["services"], default=str))
+
+
+if __name__ == "__main__":
+    commands = {"network": network, "cluster": cluster, "taskdef": taskdef, "scale": scale, "describe": describe}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
+        sys.exit(__doc__)
+    commands[sys.argv[1]](*sys.argv[2:])
