@@ -49,7 +49,7 @@ impl Default for Metrics {
         registry.register("loops", "Reconcile loops by result", loops.clone());
         let drifted = Gauge::default();
         registry.register("drifted_resources", "Resources whose observed state differs from desired", drifted.clone());
-        let loop_seconds = Histogram::new([0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0].into_iter());
+        let loop_seconds = Histogram::new([0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0]);
         registry.register("loop_duration_seconds", "Duration of a reconcile loop", loop_seconds.clone());
         let last_sync = Gauge::<f64, AtomicU64>::default();
         registry.register(

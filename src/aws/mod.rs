@@ -2,6 +2,7 @@
 //! implementations, and the mapping of SDK errors to a few modeled kinds.
 
 pub mod ecs;
+pub mod fake;
 
 use std::fmt;
 

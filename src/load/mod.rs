@@ -25,6 +25,8 @@ pub struct Loaded<S> {
 
 /// Any kind of parsed document.
 #[derive(Debug, Clone)]
+// Documents are few and short-lived; boxing them would only add noise.
+#[allow(clippy::large_enum_variant)]
 pub enum AnyDoc {
     Service(Loaded<crate::model::service::ServiceSpec>),
     Autoscaler(Loaded<crate::model::autoscaler::AutoscalerSpec>),

@@ -283,7 +283,7 @@ impl Spec for AlarmSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::testing::{errors, has_error_at, spec};
+    use crate::model::testing::{errors, has_error_at, references, spec};
 
     const BASE: &str =
         "comparison: GreaterThanOrEqualToThreshold\nthreshold: 80\nevaluationPeriods: 3\n";
@@ -303,17 +303,12 @@ mod tests {
         assert_eq!(a.treat_missing_data(), TreatMissingData::Missing);
         assert_eq!(a.severity(), Severity::Page);
         assert_eq!(a.alarm_name("cpu-high"), "cpu-high");
-        let refs: Vec<_> = a
-            .references()
-            .into_iter()
-            .map(|r| (r.field, r.kind, r.name))
-            .collect();
         assert_eq!(
-            refs,
+            references(&a),
             [
-                ("spec.serviceRef".into(), Kind::Service, "web".into()),
-                ("spec.notify[0]".into(), Kind::AlertChannel, "oncall".into()),
-                ("spec.notify[1]".into(), Kind::AlertChannel, "team".into()),
+                "spec.serviceRef -> Service/web",
+                "spec.notify[0] -> AlertChannel/oncall",
+                "spec.notify[1] -> AlertChannel/team",
             ]
         );
     }

@@ -85,35 +85,28 @@ impl Protocol {
     pub fn check_endpoint(self, endpoint: &str) -> Result<(), &'static str> {
         let arn_of = |service: &str| {
             let parts: Vec<&str> = endpoint.splitn(6, ':').collect();
-            parts.len() == 6 && parts[0] == "arn" && parts[2] == service && parts[5] != ""
+            parts.len() == 6 && parts[0] == "arn" && parts[2] == service && !parts[5].is_empty()
         };
-        let ok = match self {
-            Protocol::Email | Protocol::EmailJson => endpoint
-                .split_once('@')
-                .is_some_and(|(u, d)| !u.is_empty() && d.contains('.')),
-            Protocol::Http => endpoint.starts_with("http://"),
-            Protocol::Https => endpoint.starts_with("https://"),
-            Protocol::Sqs => arn_of("sqs"),
-            Protocol::Lambda => arn_of("lambda"),
-            Protocol::Firehose => arn_of("firehose"),
-            Protocol::Application => arn_of("sns"),
-            Protocol::Sms => endpoint.strip_prefix('+').is_some_and(|d| {
-                (8..=15).contains(&d.len()) && d.chars().all(|c| c.is_ascii_digit())
-            }),
+        let phone = |d: &str| (8..=15).contains(&d.len()) && d.chars().all(|c| c.is_ascii_digit());
+        let (ok, expected) = match self {
+            Protocol::Email | Protocol::EmailJson => (
+                endpoint
+                    .split_once('@')
+                    .is_some_and(|(u, d)| !u.is_empty() && d.contains('.')),
+                "an email address",
+            ),
+            Protocol::Http => (endpoint.starts_with("http://"), "an `http://` URL"),
+            Protocol::Https => (endpoint.starts_with("https://"), "an `https://` URL"),
+            Protocol::Sqs => (arn_of("sqs"), "an SQS queue ARN"),
+            Protocol::Lambda => (arn_of("lambda"), "a Lambda function ARN"),
+            Protocol::Firehose => (arn_of("firehose"), "a Firehose delivery stream ARN"),
+            Protocol::Application => (arn_of("sns"), "an SNS platform endpoint ARN"),
+            Protocol::Sms => (
+                endpoint.strip_prefix('+').is_some_and(phone),
+                "an E.164 phone number such as +15555550100",
+            ),
         };
-        if ok {
-            return Ok(());
-        }
-        Err(match self {
-            Protocol::Email | Protocol::EmailJson => "an email address",
-            Protocol::Http => "an `http://` URL",
-            Protocol::Https => "an `https://` URL",
-            Protocol::Sqs => "an SQS queue ARN",
-            Protocol::Lambda => "a Lambda function ARN",
-            Protocol::Firehose => "a Firehose delivery stream ARN",
-            Protocol::Application => "an SNS platform endpoint ARN",
-            Protocol::Sms => "an E.164 phone number such as +15555550100",
-        })
+        if ok { Ok(()) } else { Err(expected) }
     }
 }
 
@@ -268,12 +261,10 @@ impl Spec for AlertChannelSpec {
         if let Some(name) = &self.topic_name
             && !valid_topic_name(name)
         {
-            cx.error(
-                "spec.topicName",
-                format!(
-                    "`{name}` is not a valid topic name: 1 to 256 letters, digits, `-` and `_`"
-                ),
+            let m = format!(
+                "`{name}` is not a valid topic name: 1 to 256 letters, digits, `-` and `_`"
             );
+            cx.error("spec.topicName", m);
         }
         if let Some(subs) = &self.subscriptions {
             if self.topic_arn.is_some() {
@@ -285,25 +276,13 @@ impl Spec for AlertChannelSpec {
             let mut seen = BTreeSet::new();
             for (i, sub) in subs.iter().enumerate() {
                 let at = format!("spec.subscriptions[{i}]");
-                if let Err(expected) = sub.protocol.check_endpoint(&sub.endpoint) {
-                    cx.error(
-                        &format!("{at}.endpoint"),
-                        format!(
-                            "`{}` is not valid for protocol `{}`: expected {expected}",
-                            sub.endpoint,
-                            sub.protocol.as_str()
-                        ),
-                    );
+                let (p, e) = (sub.protocol.as_str(), &sub.endpoint);
+                if let Err(expected) = sub.protocol.check_endpoint(e) {
+                    let m = format!("`{e}` is not valid for protocol `{p}`: expected {expected}");
+                    cx.error(&format!("{at}.endpoint"), m);
                 }
                 if !seen.insert(sub) {
-                    cx.error(
-                        &at,
-                        format!(
-                            "{} `{}` is listed twice",
-                            sub.protocol.as_str(),
-                            sub.endpoint
-                        ),
-                    );
+                    cx.error(&at, format!("{p} `{e}` is listed twice"));
                 }
             }
         }
@@ -334,13 +313,14 @@ mod tests {
     use super::*;
     use crate::model::testing::{errors, spec};
 
+    fn check(yaml: &str) -> Vec<String> {
+        errors::<AlertChannelSpec>(yaml)
+    }
+
     #[test]
     fn alert_channel_defaults_send_everything_as_json_every_four_hours() {
         let c = spec::<AlertChannelSpec>("topicName: oncall\n");
-        assert_eq!(
-            errors::<AlertChannelSpec>("topicName: oncall\n"),
-            Vec::<String>::new()
-        );
+        assert_eq!(check("topicName: oncall\n"), Vec::<String>::new());
         assert!(c.owns_topic());
         assert_eq!(c.events().len(), 4);
         assert_eq!(c.min_severity(), Severity::Info);
@@ -361,12 +341,10 @@ mod tests {
     #[test]
     fn alert_channel_needs_exactly_one_topic() {
         assert_eq!(
-            errors::<AlertChannelSpec>("format: text\n"),
+            check("format: text\n"),
             ["spec: one of `topicArn` or `topicName` is required"]
         );
-        let e = errors::<AlertChannelSpec>(
-            "topicName: a\ntopicArn: arn:aws:sns:us-east-1:123456789012:a\n",
-        );
+        let e = check("topicName: a\ntopicArn: arn:aws:sns:us-east-1:123456789012:a\n");
         assert_eq!(
             e,
             ["spec.topicName: set only one of `topicArn` and `topicName`"]
@@ -375,14 +353,14 @@ mod tests {
 
     #[test]
     fn alert_channel_rejects_malformed_topics() {
-        let e = errors::<AlertChannelSpec>("topicArn: arn:aws:sqs:us-east-1:123456789012:a\n");
+        let e = check("topicArn: arn:aws:sqs:us-east-1:123456789012:a\n");
         assert_eq!(
             e,
             [
                 "spec.topicArn: `arn:aws:sqs:us-east-1:123456789012:a` is not an SNS topic ARN: expected `arn:aws:sns:<region>:<account>:<name>`"
             ]
         );
-        let e = errors::<AlertChannelSpec>("topicName: on call\n");
+        let e = check("topicName: on call\n");
         assert_eq!(
             e,
             [
@@ -393,7 +371,7 @@ mod tests {
 
     #[test]
     fn alert_channel_allows_subscriptions_only_on_owned_topics() {
-        let e = errors::<AlertChannelSpec>(
+        let e = check(
             "topicArn: arn:aws:sns:us-east-1:123456789012:a\nsubscriptions: [{protocol: email, endpoint: a@example.com}]\n",
         );
         assert_eq!(
@@ -406,7 +384,7 @@ mod tests {
 
     #[test]
     fn alert_channel_checks_endpoints_against_protocols() {
-        let e = errors::<AlertChannelSpec>(
+        let e = check(
             "topicName: t\nsubscriptions:\n  - {protocol: http, endpoint: 'https://x'}\n  - {protocol: https, endpoint: 'https://hooks.example.com/a'}\n  - {protocol: sqs, endpoint: 'arn:aws:sqs:us-east-1:123456789012:q'}\n  - {protocol: email-json, endpoint: nobody}\n  - {protocol: sqs, endpoint: 'arn:aws:sqs:us-east-1:123456789012:q'}\n",
         );
         assert_eq!(
@@ -421,9 +399,7 @@ mod tests {
 
     #[test]
     fn alert_channel_rejects_duplicate_events_and_short_repeats() {
-        let e = errors::<AlertChannelSpec>(
-            "topicName: t\nevents: [drift, drift]\nrepeatInterval: 30s\n",
-        );
+        let e = check("topicName: t\nevents: [drift, drift]\nrepeatInterval: 30s\n");
         assert_eq!(
             e,
             [

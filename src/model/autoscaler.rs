@@ -251,7 +251,7 @@ fn valid_resource_label(label: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::testing::{errors, has_error_at, spec};
+    use crate::model::testing::{errors, has_error_at, references, spec};
 
     const CPU: &str = "serviceRef: web\nminCapacity: 2\nmaxCapacity: 8\ntargetTracking:\n  - predefinedMetric: ECSServiceAverageCPUUtilization\n    targetValue: 60\n";
 
@@ -273,14 +273,7 @@ mod tests {
         assert_eq!(p.policy_name("web"), "web-ECSServiceAverageCPUUtilization");
         assert_eq!((p.scale_in_cooldown(), p.scale_out_cooldown()), (300, 300));
         assert!(!p.disable_scale_in());
-        assert_eq!(
-            a.references(),
-            [Reference {
-                field: "spec.serviceRef".into(),
-                kind: Kind::Service,
-                name: "web".into()
-            }]
-        );
+        assert_eq!(references(&a), ["spec.serviceRef -> Service/web"]);
     }
 
     #[test]

@@ -222,16 +222,14 @@ impl Spec for DiscoveryServiceSpec {
             (Some(_), NamespaceType::Http | NamespaceType::DnsPublic) => cx.error(
                 "spec.namespace.vpc",
                 format!(
-                    "only DNS_PRIVATE namespaces have a VPC, this one is {}",
+                    "only DNS_PRIVATE namespaces have a VPC, not {}",
                     ns.kind.as_str()
                 ),
             ),
-            (Some(vpc), _) if !vpc.starts_with("vpc-") => {
-                cx.error(
-                    "spec.namespace.vpc",
-                    format!("`{vpc}` is not a VPC id (vpc-…)"),
-                );
-            }
+            (Some(vpc), _) if !vpc.starts_with("vpc-") => cx.error(
+                "spec.namespace.vpc",
+                format!("`{vpc}` is not a VPC id (vpc-…)"),
+            ),
             _ => {}
         }
         if let Some(name) = &self.service_name
@@ -259,10 +257,8 @@ impl Spec for DiscoveryServiceSpec {
                 let mut seen = BTreeSet::new();
                 for (i, t) in types.iter().enumerate() {
                     if !seen.insert(t) {
-                        cx.error(
-                            &format!("spec.dns.recordTypes[{i}]"),
-                            format!("{} is listed twice", t.as_str()),
-                        );
+                        let m = format!("{} is listed twice", t.as_str());
+                        cx.error(&format!("spec.dns.recordTypes[{i}]"), m);
                     }
                 }
             }
@@ -279,17 +275,11 @@ impl Spec for DiscoveryServiceSpec {
                     ),
                 );
             } else if !ids.insert(inst.id.as_str()) {
-                cx.error(
-                    &format!("{at}.id"),
-                    format!("instance id `{}` is used twice", inst.id),
-                );
+                let m = format!("instance id `{}` is used twice", inst.id);
+                cx.error(&format!("{at}.id"), m);
             }
-            cx.range(
-                &format!("{at}.attributes"),
-                inst.attributes.len(),
-                0,
-                MAX_ATTRIBUTES,
-            );
+            let count = inst.attributes.len();
+            cx.range(&format!("{at}.attributes"), count, 0, MAX_ATTRIBUTES);
             for (key, value) in &inst.attributes {
                 if key.is_empty() || key.len() > 255 || value.chars().count() > 1024 {
                     cx.error(
@@ -357,7 +347,7 @@ mod tests {
         assert_eq!(
             e,
             [
-                "spec.namespace.vpc: only DNS_PRIVATE namespaces have a VPC, this one is HTTP",
+                "spec.namespace.vpc: only DNS_PRIVATE namespaces have a VPC, not HTTP",
                 "spec.dns: only DNS namespaces have DNS records: remove `dns` or use a DNS_PRIVATE or DNS_PUBLIC namespace",
             ]
         );

@@ -246,7 +246,7 @@ impl Spec for ScheduleSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::testing::{errors, spec};
+    use crate::model::testing::{errors, references, spec};
     use jiff::civil::Weekday;
 
     const OFFICE: &str = "serviceRefs: [web, worker]\ntimezone: America/New_York\nactiveWindows:\n  - {days: [Mon-Fri], start: '08:00', end: '18:00'}\n";
@@ -267,16 +267,11 @@ mod tests {
         assert_eq!(c.inactive_desired_count, 0);
         assert!(c.holidays.contains(&jiff::civil::date(2025, 12, 25)));
         assert_eq!(c.timezone.iana_name(), Some("America/New_York"));
-        let refs: Vec<_> = s
-            .references()
-            .into_iter()
-            .map(|r| (r.field, r.name))
-            .collect();
         assert_eq!(
-            refs,
+            references(&s),
             [
-                ("spec.serviceRefs[0]".into(), "web".into()),
-                ("spec.serviceRefs[1]".into(), "worker".into())
+                "spec.serviceRefs[0] -> Service/web",
+                "spec.serviceRefs[1] -> Service/worker"
             ]
         );
     }

@@ -303,7 +303,7 @@ impl Spec for SloSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::testing::{errors, spec};
+    use crate::model::testing::{errors, references, spec};
 
     const AVAILABILITY: &str = "serviceRef: web\nobjective: 99.9\nindicator:\n  ratio:\n    bad: {namespace: AWS/ApplicationELB, name: HTTPCode_Target_5XX_Count, statistic: Sum, period: 60}\n    total: {namespace: AWS/ApplicationELB, name: RequestCount, statistic: Sum, period: 60}\nalerting: {page: oncall, ticket: team}\n";
 
@@ -319,34 +319,19 @@ mod tests {
         assert!((s.error_budget() - 0.001).abs() < 1e-12);
         let rates = s.burn_rates();
         assert_eq!(rates.len(), 3);
-        assert_eq!(
-            (
-                rates[0].long_window.to_string(),
-                rates[0].short_window.to_string()
-            ),
-            ("1h".into(), "5m".into())
+        let first = (
+            rates[0].long_window.to_string(),
+            rates[0].short_window.to_string(),
         );
+        assert_eq!(first, ("1h".to_owned(), "5m".to_owned()));
         assert_eq!(s.indicator.metrics().len(), 2);
         assert_eq!(s.channel(BurnSeverity::Page), Some("oncall"));
-        let refs: Vec<_> = s
-            .references()
-            .into_iter()
-            .map(|r| (r.field, r.kind, r.name))
-            .collect();
         assert_eq!(
-            refs,
+            references(&s),
             [
-                ("spec.serviceRef".into(), Kind::Service, "web".into()),
-                (
-                    "spec.alerting.page".into(),
-                    Kind::AlertChannel,
-                    "oncall".into()
-                ),
-                (
-                    "spec.alerting.ticket".into(),
-                    Kind::AlertChannel,
-                    "team".into()
-                ),
+                "spec.serviceRef -> Service/web",
+                "spec.alerting.page -> AlertChannel/oncall",
+                "spec.alerting.ticket -> AlertChannel/team",
             ]
         );
     }

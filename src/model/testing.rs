@@ -29,3 +29,11 @@ pub fn errors<S: Spec>(yaml: &str) -> Vec<String> {
 pub fn has_error_at(errors: &[String], field: &str) -> bool {
     errors.iter().any(|e| e.starts_with(&format!("{field}: ")))
 }
+
+/// The spec's references, each as `field -> Kind/name`.
+pub fn references<S: Spec>(spec: &S) -> Vec<String> {
+    spec.references()
+        .iter()
+        .map(|r| format!("{} -> {}/{}", r.field, r.kind, r.name))
+        .collect()
+}

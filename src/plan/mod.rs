@@ -216,10 +216,10 @@ pub fn plan(desired: &Desired, observed: &Observed, now: jiff::Timestamp, option
         steps.push(service::plan_service(ds, desired, observed, options));
     }
     steps.extend(service::orphans(desired, observed, options));
-    for (name, _) in &desired.autoscalers {
+    for name in desired.autoscalers.keys() {
         steps.push(not_reconciled(DocRef::new(Kind::Autoscaler, name)));
     }
-    for (name, _) in &desired.schedules {
+    for name in desired.schedules.keys() {
         steps.push(not_reconciled(DocRef::new(Kind::Schedule, name)));
     }
     for r in &desired.others {

@@ -145,7 +145,7 @@ impl Metric {
 
 /// 10, 20 and 30 seconds (high resolution) or whole minutes.
 pub fn valid_period(period: u32) -> bool {
-    matches!(period, 10 | 20 | 30) || (period > 0 && period % 60 == 0)
+    matches!(period, 10 | 20 | 30) || (period > 0 && period.is_multiple_of(60))
 }
 
 /// `p` followed by a number from 0 to 100, e.g. `p95`, `p99.9`, `p0.0`.

@@ -1,0 +1,263 @@
+//! A stateful in-memory ECS with AWS's rules (10 names per DescribeServices,
+//! create refuses an existing name, delete needs desiredCount 0), call counters
+//! and chosen failures: fast loop tests without a server.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+
+use super::ecs::{EcsApi, ObservedService, ServiceCreate, ServiceUpdate};
+use super::{AwsError, ErrorKind};
+
+#[derive(Debug, Default)]
+struct State {
+    clusters: BTreeSet<String>,
+    /// family → number of registered revisions (all ACTIVE).
+    families: BTreeMap<String, u32>,
+    services: BTreeMap<(String, String), ObservedService>,
+    calls: BTreeMap<&'static str, u64>,
+    /// Operation → errors to return on its next calls, in order.
+    failures: BTreeMap<&'static str, Vec<ErrorKind>>,
+}
+
+/// In-memory ECS. Account 123456789012, region us-east-1.
+#[derive(Debug, Default)]
+pub struct FakeEcs {
+    state: Mutex<State>,
+}
+
+const ARN: &str = "arn:aws:ecs:us-east-1:123456789012";
+
+impl FakeEcs {
+    pub fn new() -> Self {
+        FakeEcs::default()
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
+        let mut guard = match self.state.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        f(&mut guard)
+    }
+
+    pub fn add_cluster(&self, name: &str) -> &Self {
+        self.with(|s| s.clusters.insert(name.to_owned()));
+        self
+    }
+
+    /// Registers one more revision of `family`.
+    pub fn register(&self, family: &str) -> &Self {
+        self.with(|s| *s.families.entry(family.to_owned()).or_default() += 1);
+        self
+    }
+
+    /// The live service, as a person with another client would see it.
+    pub fn service(&self, cluster: &str, name: &str) -> Option<ObservedService> {
+        self.with(|s| s.services.get(&(cluster.to_owned(), name.to_owned())).cloned())
+    }
+
+    /// Changes a live service behind the operator's back.
+    pub fn edit(&self, cluster: &str, name: &str, f: impl FnOnce(&mut ObservedService)) {
+        self.with(|s| {
+            if let Some(svc) = s.services.get_mut(&(cluster.to_owned(), name.to_owned())) {
+                f(svc);
+            }
+        });
+    }
+
+    /// Makes the next call of `operation` fail with `kind`.
+    pub fn fail_next(&self, operation: &'static str, kind: ErrorKind) {
+        self.with(|s| s.failures.entry(operation).or_default().push(kind));
+    }
+
+    pub fn calls(&self, operation: &str) -> u64 {
+        self.with(|s| s.calls.get(operation).copied().unwrap_or(0))
+    }
+
+    /// Every call that changes state.
+    pub fn writes(&self) -> u64 {
+        self.with(|s| {
+            s.calls
+                .iter()
+                .filter(|(op, _)| crate::metrics::is_write(op))
+                .map(|(_, n)| n)
+                .sum()
+        })
+    }
+
+    fn call(&self, operation: &'static str) -> Result<(), AwsError> {
+        self.with(|s| {
+            *s.calls.entry(operation).or_default() += 1;
+            let queued = s.failures.get_mut(operation).filter(|f| !f.is_empty());
+            match queued.map(|f| f.remove(0)) {
+                Some(kind) => Err(error(operation, kind, "injected failure")),
+                None => Ok(()),
+            }
+        })
+    }
+}
+
+fn error(operation: &'static str, kind: ErrorKind, message: &str) -> AwsError {
+    AwsError {
+        service: "ecs",
+        operation,
+        kind,
+        code: None,
+        message: message.to_owned(),
+    }
+}
+
+impl EcsApi for FakeEcs {
+    async fn list_clusters(&self) -> Result<Vec<String>, AwsError> {
+        self.call("ListClusters")?;
+        Ok(self.with(|s| s.clusters.iter().cloned().collect()))
+    }
+
+    async fn list_services(&self, cluster: &str) -> Result<Vec<String>, AwsError> {
+        self.call("ListServices")?;
+        self.with(|s| {
+            if !s.clusters.contains(cluster) {
+                return Err(error("ListServices", ErrorKind::NotFound, "Cluster not found."));
+            }
+            Ok(s.services
+                .iter()
+                .filter(|((c, _), svc)| c == cluster && svc.status == "ACTIVE")
+                .map(|((_, n), _)| n.clone())
+                .collect())
+        })
+    }
+
+    async fn describe_services(&self, cluster: &str, names: &[String]) -> Result<Vec<ObservedService>, AwsError> {
+        self.call("DescribeServices")?;
+        if names.len() > 10 {
+            return Err(error("DescribeServices", ErrorKind::Invalid, "services can have at most 10 items"));
+        }
+        Ok(self.with(|s| {
+            names
+                .iter()
+                .filter_map(|n| s.services.get(&(cluster.to_owned(), n.clone())).cloned())
+                .collect()
+        }))
+    }
+
+    async fn resolve_task_definition(&self, task_definition: &str) -> Result<String, AwsError> {
+        self.call("DescribeTaskDefinition")?;
+        let td = task_definition.rsplit_once(":task-definition/").map_or(task_definition, |(_, t)| t);
+        let (family, revision) = match td.split_once(':') {
+            Some((f, r)) => (f, r.parse::<u32>().ok()),
+            None => (td, None),
+        };
+        self.with(|s| match s.families.get(family) {
+            Some(&latest) if revision.is_none_or(|r| r >= 1 && r <= latest) => {
+                Ok(format!("{ARN}:task-definition/{family}:{}", revision.unwrap_or(latest)))
+            }
+            _ => Err(error("DescribeTaskDefinition", ErrorKind::NotFound, "Unable to describe task definition.")),
+        })
+    }
+
+    async fn create_service(&self, input: &ServiceCreate) -> Result<String, AwsError> {
+        self.call("CreateService")?;
+        self.with(|s| {
+            let key = (input.cluster.clone(), input.name.clone());
+            if !s.clusters.contains(&input.cluster) {
+                return Err(error("CreateService", ErrorKind::NotFound, "Cluster not found."));
+            }
+            if s.services.get(&key).is_some_and(|svc| svc.status != "INACTIVE") {
+                return Err(error("CreateService", ErrorKind::Invalid, "Creation of service was not idempotent."));
+            }
+            let arn = format!("{ARN}:service/{}/{}", input.cluster, input.name);
+            let live = ObservedService {
+                arn: arn.clone(),
+                cluster: input.cluster.clone(),
+                name: input.name.clone(),
+                status: "ACTIVE".to_owned(),
+                desired_count: input.desired_count,
+                running_count: 0,
+                task_definition: input.task_definition.clone(),
+                launch_type: input.launch_type.clone(),
+                capacity_provider_strategy: input.capacity_provider_strategy.clone(),
+                platform_version: input.platform_version.clone(),
+                network: input.network.clone(),
+                load_balancers: input.load_balancers.clone(),
+                service_registries: input.service_registries.clone(),
+                deployment: input.deployment,
+                health_check_grace_period_seconds: input.health_check_grace_period_seconds,
+                enable_execute_command: input.enable_execute_command.unwrap_or(false),
+                propagate_tags: input.propagate_tags.clone(),
+                tags: input.tags.clone(),
+            };
+            s.services.insert(key, live);
+            Ok(arn)
+        })
+    }
+
+    async fn update_service(&self, u: &ServiceUpdate) -> Result<(), AwsError> {
+        self.call("UpdateService")?;
+        self.with(|s| {
+            let Some(live) = s.services.get_mut(&(u.cluster.clone(), u.name.clone())) else {
+                return Err(error("UpdateService", ErrorKind::NotFound, "Service not found."));
+            };
+            if let Some(n) = u.desired_count {
+                live.desired_count = n;
+            }
+            if let Some(td) = &u.task_definition {
+                live.task_definition = td.clone();
+            }
+            if let Some(cp) = &u.capacity_provider_strategy {
+                live.capacity_provider_strategy = cp.clone();
+            }
+            if let Some(pv) = &u.platform_version {
+                live.platform_version = Some(pv.clone());
+            }
+            if let Some(n) = &u.network {
+                live.network = Some(n.clone());
+            }
+            if let Some(lbs) = &u.load_balancers {
+                live.load_balancers = lbs.clone();
+            }
+            if let Some(r) = &u.service_registries {
+                live.service_registries = r.clone();
+            }
+            if let Some(d) = u.deployment {
+                live.deployment = Some(d);
+            }
+            if let Some(g) = u.health_check_grace_period_seconds {
+                live.health_check_grace_period_seconds = Some(g);
+            }
+            if let Some(e) = u.enable_execute_command {
+                live.enable_execute_command = e;
+            }
+            if let Some(p) = &u.propagate_tags {
+                live.propagate_tags = Some(p.clone());
+            }
+            Ok(())
+        })
+    }
+
+    async fn tag_service(&self, arn: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
+        self.call("TagResource")?;
+        self.with(|s| match s.services.values_mut().find(|svc| svc.arn == arn) {
+            Some(live) => {
+                live.tags.extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())));
+                Ok(())
+            }
+            None => Err(error("TagResource", ErrorKind::NotFound, "Service not found.")),
+        })
+    }
+
+    async fn delete_service(&self, cluster: &str, name: &str) -> Result<(), AwsError> {
+        self.call("DeleteService")?;
+        self.with(|s| match s.services.get_mut(&(cluster.to_owned(), name.to_owned())) {
+            Some(live) if live.desired_count > 0 => Err(error(
+                "DeleteService",
+                ErrorKind::Invalid,
+                "The service cannot be stopped while it is scaled above 0.",
+            )),
+            Some(live) => {
+                live.status = "INACTIVE".to_owned();
+                Ok(())
+            }
+            None => Err(error("DeleteService", ErrorKind::NotFound, "Service not found.")),
+        })
+    }
+}

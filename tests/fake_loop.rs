@@ -1,0 +1,154 @@
+//! Loop tests on the in-memory ECS: convergence from any starting state,
+//! batching, partial failures. Fast; the same capabilities are proven on moto
+//! in `service_reconcile.rs`.
+
+use std::sync::atomic::AtomicBool;
+
+use ecs_operator::apply::apply;
+use ecs_operator::aws::ErrorKind;
+use ecs_operator::aws::fake::FakeEcs;
+use ecs_operator::desired::Desired;
+use ecs_operator::load::Source;
+use ecs_operator::observe::observe;
+use ecs_operator::plan::{Action, PlanOptions, plan};
+use proptest::prelude::*;
+
+fn desired(docs: &[String]) -> Desired {
+    let source = Source {
+        files: vec![("desired.yaml".to_owned(), docs.join("---\n"))],
+        revision: "test".to_owned(),
+    };
+    Desired::from_source(&source).unwrap_or_else(|d| panic!("invalid fixture:\n{d}"))
+}
+
+fn service(name: &str, count: u32, extra: &str) -> String {
+    format!(
+        "apiVersion: ecs-operator/v1alpha1\nkind: Service\nmetadata: {{name: {name}}}\nspec:\n  cluster: prod\n  taskDefinition: app\n  desiredCount: {count}\n  network: {{subnets: [subnet-1], securityGroups: [sg-1]}}\n{extra}"
+    )
+}
+
+fn now() -> jiff::Timestamp {
+    jiff::Timestamp::from_second(1_800_000_000).expect("instant")
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread().build().expect("runtime").block_on(f)
+}
+
+fn fake() -> FakeEcs {
+    let ecs = FakeEcs::new();
+    ecs.add_cluster("prod").register("app");
+    ecs
+}
+
+/// Runs observe → plan → apply until nothing is left to send; returns the passes.
+fn converge(desired: &Desired, ecs: &FakeEcs, options: &PlanOptions) -> usize {
+    let stop = AtomicBool::new(false);
+    for pass in 1..=3 {
+        let observed = block_on(observe(desired, ecs));
+        let p = plan(desired, &observed, now(), options);
+        if !p.has_ops() {
+            return pass;
+        }
+        let outcome = block_on(apply(&p, ecs, &stop));
+        assert_eq!(outcome.failures().count(), 0, "{outcome:?}");
+    }
+    panic!("not converged in 3 passes");
+}
+
+const EXTRAS: [&str; 5] = [
+    "",
+    "  launchType: FARGATE\n",
+    "  capacityProviderStrategy: [{capacityProvider: FARGATE_SPOT, weight: 3}, {capacityProvider: FARGATE, weight: 1, base: 1}]\n",
+    "  deployment: {minimumHealthyPercent: 50, circuitBreaker: {enable: true, rollback: true}}\n  enableExecuteCommand: true\n",
+    "  tags: {team: core, tier: web}\n  propagateTags: SERVICE\n  healthCheckGracePeriodSeconds: 60\n",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Whatever the live state, one apply converges and the next plan is empty.
+    #[test]
+    fn plan_is_empty_after_apply_from_any_live_state(
+        specs in prop::collection::vec((0u32..5, 0usize..EXTRAS.len()), 1..6),
+        drift in prop::collection::vec((any::<bool>(), 0u32..9, any::<bool>()), 6),
+    ) {
+        let docs: Vec<String> = specs.iter().enumerate().map(|(i, (n, e))| service(&format!("s{i}"), *n, EXTRAS[*e])).collect();
+        let d = desired(&docs);
+        let ecs = fake();
+        let options = PlanOptions::default();
+        converge(&d, &ecs, &options);
+        // Drift some services by hand, delete the tags of others.
+        for (i, (scale, count, untag)) in drift.iter().enumerate().take(specs.len()) {
+            ecs.edit("prod", &format!("s{i}"), |s| {
+                if *scale { s.desired_count = *count; s.capacity_provider_strategy.clear(); s.deployment = None; }
+                if *untag { s.tags.clear(); }
+            });
+        }
+        converge(&d, &ecs, &options);
+        let observed = block_on(observe(&d, &ecs));
+        let after = plan(&d, &observed, now(), &options);
+        prop_assert!(!after.has_changes(), "{}", ecs_operator::plan::text::render(&after, false));
+        let before = ecs.writes();
+        prop_assert_eq!(converge(&d, &ecs, &options), 1);
+        prop_assert_eq!(ecs.writes(), before);
+    }
+}
+
+#[test]
+fn describe_services_reads_ten_names_a_call() {
+    let docs: Vec<String> = (0..25).map(|i| service(&format!("s{i}"), 1, "")).collect();
+    let d = desired(&docs);
+    let ecs = fake();
+    converge(&d, &ecs, &PlanOptions::default());
+    let before = ecs.calls("DescribeServices");
+    block_on(observe(&d, &ecs));
+    assert_eq!(ecs.calls("DescribeServices") - before, 3);
+    assert_eq!(ecs.calls("DescribeTaskDefinition"), 2 + 1, "one per distinct task definition per observation");
+}
+
+#[test]
+fn a_failed_write_does_not_stop_the_other_services() {
+    let d = desired(&[service("a", 1, ""), service("b", 1, ""), service("c", 1, "")]);
+    let ecs = fake();
+    converge(&d, &ecs, &PlanOptions::default());
+    for name in ["a", "b", "c"] {
+        ecs.edit("prod", name, |s| s.desired_count = 4);
+    }
+    ecs.fail_next("UpdateService", ErrorKind::Throttled);
+    let observed = block_on(observe(&d, &ecs));
+    let p = plan(&d, &observed, now(), &PlanOptions::default());
+    let outcome = block_on(apply(&p, &ecs, &AtomicBool::new(false)));
+    let failed: Vec<_> = outcome.failures().map(|f| f.resource.to_string()).collect();
+    assert_eq!(failed, ["Service/a"]);
+    assert_eq!(ecs.service("prod", "b").map(|s| s.desired_count), Some(1));
+    assert_eq!(ecs.service("prod", "c").map(|s| s.desired_count), Some(1));
+    assert_eq!(ecs.service("prod", "a").map(|s| s.desired_count), Some(4));
+}
+
+#[test]
+fn a_cluster_that_cannot_be_listed_blocks_its_services_and_orphans_nothing() {
+    let options = PlanOptions {
+        prune: true,
+        ..PlanOptions::default()
+    };
+    let ecs = fake();
+    converge(&desired(&[service("a", 1, ""), service("b", 1, "")]), &ecs, &options);
+    ecs.fail_next("ListServices", ErrorKind::AccessDenied);
+    let only_a = desired(&[service("a", 2, "")]);
+    let observed = block_on(observe(&only_a, &ecs));
+    let p = plan(&only_a, &observed, now(), &options);
+    assert_eq!(p.steps.iter().map(|s| s.action).collect::<Vec<_>>(), [Action::Blocked]);
+    assert!(!p.has_ops());
+}
+
+#[test]
+fn a_stop_request_sends_nothing_after_the_write_in_flight() {
+    let d = desired(&[service("a", 1, ""), service("b", 1, "")]);
+    let ecs = fake();
+    let observed = block_on(observe(&d, &ecs));
+    let p = plan(&d, &observed, now(), &PlanOptions::default());
+    let outcome = block_on(apply(&p, &ecs, &AtomicBool::new(true)));
+    assert!(outcome.interrupted);
+    assert_eq!(ecs.writes(), 0);
+}
