@@ -8,10 +8,19 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::model::duration::Duration;
 
 #[derive(Debug, Parser)]
-#[command(name = "ecs-operator", version, about = "Keeps an AWS ECS estate equal to a committed desired-state document")]
+#[command(
+    name = "ecs-operator",
+    version,
+    about = "Keeps an AWS ECS estate equal to a committed desired-state document"
+)]
 pub struct Cli {
     /// Which operator instance owns the resources (tag `ecs-operator/instance`).
-    #[arg(long, global = true, env = "ECS_OPERATOR_INSTANCE", default_value = "default")]
+    #[arg(
+        long,
+        global = true,
+        env = "ECS_OPERATOR_INSTANCE",
+        default_value = "default"
+    )]
     pub instance: String,
     #[command(subcommand)]
     pub command: Command,
@@ -34,7 +43,13 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct Files {
     /// Files or directories of desired-state documents (repeatable).
-    #[arg(short = 'f', long = "file", env = "ECS_OPERATOR_FILE", value_delimiter = ',', required = true)]
+    #[arg(
+        short = 'f',
+        long = "file",
+        env = "ECS_OPERATOR_FILE",
+        value_delimiter = ',',
+        required = true
+    )]
     pub files: Vec<PathBuf>,
 }
 

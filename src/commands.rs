@@ -42,7 +42,11 @@ fn load(files: &Files) -> Option<Desired> {
 pub fn validate(files: &Files) -> ExitCode {
     match load(files) {
         Some(d) => {
-            println!("ok: {} documents valid (revision {})", d.count(), d.revision);
+            println!(
+                "ok: {} documents valid (revision {})",
+                d.count(),
+                d.revision
+            );
             ExitCode::from(OK)
         }
         None => ExitCode::from(FAILED),
@@ -57,9 +61,17 @@ pub async fn plan(instance: &str, args: &PlanArgs) -> ExitCode {
     let ecs = SdkEcs::new(&crate::aws::load_config().await, metrics);
     let observed = observe(&desired, &ecs).await;
     let at = args.at.unwrap_or_else(jiff::Timestamp::now);
-    let plan = plan::plan(&desired, &observed, at, &plan_options(instance, &args.guard));
+    let plan = plan::plan(
+        &desired,
+        &observed,
+        at,
+        &plan_options(instance, &args.guard),
+    );
     match args.output {
-        Output::Text => print!("{}", plan::text::render(&plan, std::io::stdout().is_terminal())),
+        Output::Text => print!(
+            "{}",
+            plan::text::render(&plan, std::io::stdout().is_terminal())
+        ),
         Output::Json => println!("{}", plan::json::render(&plan)),
     }
     for (scope, e) in &observed.errors {
@@ -99,7 +111,9 @@ pub async fn apply(instance: &str, args: &ApplyArgs) -> ExitCode {
             failed |= plan.has_blocked() || !observed.errors.is_empty();
             let replace = plan.count(crate::plan::Action::RequiresReplacement);
             if replace > 0 {
-                eprintln!("error: {replace} resource(s) require replacement; apply them with --allow-replace");
+                eprintln!(
+                    "error: {replace} resource(s) require replacement; apply them with --allow-replace"
+                );
                 failed = true;
             }
             for (scope, e) in &observed.errors {
@@ -111,7 +125,12 @@ pub async fn apply(instance: &str, args: &ApplyArgs) -> ExitCode {
         print!("{}", plan::text::render(&plan, colour));
         let outcome = crate::apply::apply(&plan, &ecs, &stop).await;
         for f in outcome.failures() {
-            eprintln!("error: {} ({}): {}", f.resource, f.target, f.error.as_deref().unwrap_or_default());
+            eprintln!(
+                "error: {} ({}): {}",
+                f.resource,
+                f.target,
+                f.error.as_deref().unwrap_or_default()
+            );
         }
         if outcome.failures().next().is_some() {
             failed = true;
@@ -120,9 +139,14 @@ pub async fn apply(instance: &str, args: &ApplyArgs) -> ExitCode {
     let writes = metrics.writes();
     let calls: u64 = metrics.call_counts().values().sum();
     if converged {
-        println!("apply: converged after {passes} pass{}; {writes} write calls, {calls} AWS calls", if passes == 1 { "" } else { "es" });
+        println!(
+            "apply: converged after {passes} pass{}; {writes} write calls, {calls} AWS calls",
+            if passes == 1 { "" } else { "es" }
+        );
     } else {
-        println!("apply: not converged after {passes} passes; {writes} write calls, {calls} AWS calls");
+        println!(
+            "apply: not converged after {passes} passes; {writes} write calls, {calls} AWS calls"
+        );
         failed = true;
     }
     ExitCode::from(if failed { FAILED } else { OK })
@@ -181,7 +205,13 @@ fn spawn_signal_handlers(shared: Arc<Shared>) -> anyhow::Result<()> {
 }
 
 pub fn crds(args: &CrdsArgs) -> anyhow::Result<ExitCode> {
-    let changed = crate::crds::write_all(&args.out).with_context(|| format!("cannot write {}", args.out.display()))?;
-    println!("wrote {} schemas to {} ({} changed)", crate::model::Kind::ALL.len(), args.out.display(), changed.len());
+    let changed = crate::crds::write_all(&args.out)
+        .with_context(|| format!("cannot write {}", args.out.display()))?;
+    println!(
+        "wrote {} schemas to {} ({} changed)",
+        crate::model::Kind::ALL.len(),
+        args.out.display(),
+        changed.len()
+    );
     Ok(ExitCode::from(OK))
 }

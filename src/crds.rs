@@ -27,8 +27,10 @@ pub fn schema(kind: Kind) -> String {
     };
     // The envelope is generic; pin apiVersion and kind so an editor flags a typo.
     value["title"] = json!(kind.as_str());
-    value["properties"]["apiVersion"] = json!({"const": API_VERSION, "description": "Always ecs-operator/v1alpha1."});
-    value["properties"]["kind"] = json!({"const": kind.as_str(), "description": "The document kind."});
+    value["properties"]["apiVersion"] =
+        json!({"const": API_VERSION, "description": "Always ecs-operator/v1alpha1."});
+    value["properties"]["kind"] =
+        json!({"const": kind.as_str(), "description": "The document kind."});
     let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
     text.push('\n');
     text
@@ -63,7 +65,10 @@ mod tests {
     fn committed_crds_are_up_to_date() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("crds");
         let changed = write_all(&dir).expect("crds/ is writable");
-        assert!(changed.is_empty(), "crds/ was stale and has been regenerated: {changed:?}; commit it");
+        assert!(
+            changed.is_empty(),
+            "crds/ was stale and has been regenerated: {changed:?}; commit it"
+        );
     }
 
     #[test]

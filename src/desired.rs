@@ -44,7 +44,11 @@ impl Desired {
         let mut diags = Diagnostics::default();
         let docs = load::parse_documents(source, &mut diags);
         let desired = build(&docs, &source.revision, &mut diags);
-        if diags.is_empty() { Ok(desired) } else { Err(diags) }
+        if diags.is_empty() {
+            Ok(desired)
+        } else {
+            Err(diags)
+        }
     }
 
     /// The Autoscaler that targets a service, if any.
@@ -87,7 +91,10 @@ fn build(docs: &[AnyDoc], revision: &str, diags: &mut Diagnostics) -> Desired {
                 Diagnostic::new(
                     &origin.file,
                     pos,
-                    format!("duplicate {r}: first defined at {}:{}:{}", first.file, first_pos.line, first_pos.col),
+                    format!(
+                        "duplicate {r}: first defined at {}:{}:{}",
+                        first.file, first_pos.line, first_pos.col
+                    ),
                 )
                 .in_document(r.to_string())
                 .at_field("metadata.name"),
@@ -115,7 +122,10 @@ fn build(docs: &[AnyDoc], revision: &str, diags: &mut Diagnostics) -> Desired {
                         &d.origin,
                         &r,
                         "spec.serviceName",
-                        format!("ECS service {}/{} is already declared by {other}", key.0, key.1),
+                        format!(
+                            "ECS service {}/{} is already declared by {other}",
+                            key.0, key.1
+                        ),
                     );
                 }
                 ecs_names.insert(key, r);
@@ -123,14 +133,18 @@ fn build(docs: &[AnyDoc], revision: &str, diags: &mut Diagnostics) -> Desired {
             }
             AnyDoc::Autoscaler(d) => {
                 let name = &d.doc.metadata.name;
-                if let Some(other) = autoscaled.insert(d.doc.spec.service_ref.clone(), name.clone()) {
+                if let Some(other) = autoscaled.insert(d.doc.spec.service_ref.clone(), name.clone())
+                {
                     let r = DocRef::new(Kind::Autoscaler, name);
                     error(
                         diags,
                         &d.origin,
                         &r,
                         "spec.serviceRef",
-                        format!("Service/{} is already targeted by Autoscaler/{other}", d.doc.spec.service_ref),
+                        format!(
+                            "Service/{} is already targeted by Autoscaler/{other}",
+                            d.doc.spec.service_ref
+                        ),
                     );
                 }
                 desired.autoscalers.insert(name.clone(), d.clone());
@@ -193,7 +207,13 @@ fn check_references(doc: &AnyDoc, seen: &BTreeMap<DocRef, &Origin>, diags: &mut 
             } else {
                 format!("known: {}", candidates.join(", "))
             };
-            error(diags, doc.origin(), &me, &r.field, format!("{target} does not exist ({hint})"));
+            error(
+                diags,
+                doc.origin(),
+                &me,
+                &r.field,
+                format!("{target} does not exist ({hint})"),
+            );
         }
     }
 }
@@ -203,7 +223,10 @@ fn desired_service(d: &Loaded<ServiceSpec>) -> DesiredService {
     DesiredService {
         name: d.doc.metadata.name.clone(),
         cluster: crate::aws::ecs::cluster_name(&spec.cluster).to_owned(),
-        service_name: spec.service_name.clone().unwrap_or_else(|| d.doc.metadata.name.clone()),
+        service_name: spec
+            .service_name
+            .clone()
+            .unwrap_or_else(|| d.doc.metadata.name.clone()),
         desired_count: spec.desired_count.unwrap_or(1),
         spec: spec.clone(),
         paused: d.doc.metadata.paused(),

@@ -1,6 +1,28 @@
+//! ecs-operator: keeps an AWS ECS estate equal to a committed desired-state document.
+//!
+//! ```text
+//! desired docs ──load (located errors)──▶ Desired ─┐
+//!                                                  ├─▶ plan(desired, observed, now) ─▶ Plan ─▶ apply ─▶ Outcome
+//! AWS ──observe (batched reads)──────────▶ Observed┘        pure, sync                 writes     status, metrics
+//! ```
+//!
+//! Kinds, in reconcile order (a failed dependency defers its dependents):
+//!
+//! ```text
+//! AlertChannel ─▶ DiscoveryService ─▶ Service ─▶ Autoscaler / Schedule ─▶ Alarm ─▶ ServiceLevelObjective
+//!  (SNS)           (Cloud Map)         (ECS)      (App Auto Scaling)       (CloudWatch) (burn rates → SNS)
+//! ```
+//!
+//! This version reconciles `Service`; the other kinds load, validate and are
+//! reported by `plan` as not reconciled yet.
 #![forbid(unsafe_code)]
+
 pub mod apply;
 pub mod aws;
+pub mod cli;
+pub mod commands;
+pub mod controller;
+pub mod crds;
 pub mod desired;
 pub mod load;
 pub mod metrics;
@@ -8,7 +30,3 @@ pub mod model;
 pub mod observe;
 pub mod observed;
 pub mod plan;
-pub mod cli;
-pub mod commands;
-pub mod controller;
-pub mod crds;

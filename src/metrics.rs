@@ -37,20 +37,34 @@ pub struct Metrics {
 
 /// Operations that change AWS state; everything else is a read.
 pub fn is_write(operation: &str) -> bool {
-    !["Describe", "List", "Get"].iter().any(|p| operation.starts_with(p))
+    !["Describe", "List", "Get"]
+        .iter()
+        .any(|p| operation.starts_with(p))
 }
 
 impl Default for Metrics {
     fn default() -> Self {
         let mut registry = Registry::with_prefix("ecs_operator");
         let api_calls = Family::<CallLabels, Counter>::default();
-        registry.register("aws_api_calls", "AWS API calls by service, operation and result", api_calls.clone());
+        registry.register(
+            "aws_api_calls",
+            "AWS API calls by service, operation and result",
+            api_calls.clone(),
+        );
         let loops = Family::<ResultLabels, Counter>::default();
         registry.register("loops", "Reconcile loops by result", loops.clone());
         let drifted = Gauge::default();
-        registry.register("drifted_resources", "Resources whose observed state differs from desired", drifted.clone());
+        registry.register(
+            "drifted_resources",
+            "Resources whose observed state differs from desired",
+            drifted.clone(),
+        );
         let loop_seconds = Histogram::new([0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0]);
-        registry.register("loop_duration_seconds", "Duration of a reconcile loop", loop_seconds.clone());
+        registry.register(
+            "loop_duration_seconds",
+            "Duration of a reconcile loop",
+            loop_seconds.clone(),
+        );
         let last_sync = Gauge::<f64, AtomicU64>::default();
         registry.register(
             "last_successful_sync_timestamp_seconds",

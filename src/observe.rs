@@ -16,7 +16,11 @@ pub const DESCRIBE_SERVICES_BATCH: usize = 10;
 /// A failed read is recorded in `Observed::errors`; it never stops the others.
 pub async fn observe<E: EcsApi>(desired: &Desired, ecs: &E) -> Observed {
     let mut observed = Observed::default();
-    let mut clusters: BTreeSet<String> = desired.services.values().map(|s| s.cluster.clone()).collect();
+    let mut clusters: BTreeSet<String> = desired
+        .services
+        .values()
+        .map(|s| s.cluster.clone())
+        .collect();
     match ecs.list_clusters().await {
         Ok(all) => clusters.extend(all),
         Err(e) => {
@@ -32,7 +36,9 @@ pub async fn observe<E: EcsApi>(desired: &Desired, ecs: &E) -> Observed {
                 continue;
             }
             Err(e) => {
-                observed.errors.insert(format!("cluster {cluster}"), e.to_string());
+                observed
+                    .errors
+                    .insert(format!("cluster {cluster}"), e.to_string());
                 continue;
             }
         };
@@ -41,12 +47,16 @@ pub async fn observe<E: EcsApi>(desired: &Desired, ecs: &E) -> Observed {
             match ecs.describe_services(cluster, batch).await {
                 Ok(found) => {
                     for s in found.into_iter().filter(|s| s.status != "INACTIVE") {
-                        observed.services.insert((cluster.clone(), s.name.clone()), s);
+                        observed
+                            .services
+                            .insert((cluster.clone(), s.name.clone()), s);
                     }
                 }
                 Err(e) => {
                     complete = false;
-                    observed.errors.insert(format!("cluster {cluster}"), e.to_string());
+                    observed
+                        .errors
+                        .insert(format!("cluster {cluster}"), e.to_string());
                 }
             }
         }
@@ -54,13 +64,20 @@ pub async fn observe<E: EcsApi>(desired: &Desired, ecs: &E) -> Observed {
             observed.listed_clusters.insert(cluster.clone());
         }
     }
-    let wanted: BTreeSet<&str> = desired.services.values().map(|s| s.spec.task_definition.as_str()).collect();
+    let wanted: BTreeSet<&str> = desired
+        .services
+        .values()
+        .map(|s| s.spec.task_definition.as_str())
+        .collect();
     let mut resolved = BTreeMap::new();
     for td in wanted {
-        let result = ecs.resolve_task_definition(td).await.map_err(|e| match e.kind {
-            ErrorKind::NotFound => format!("task definition {td} not found"),
-            _ => e.to_string(),
-        });
+        let result = ecs
+            .resolve_task_definition(td)
+            .await
+            .map_err(|e| match e.kind {
+                ErrorKind::NotFound => format!("task definition {td} not found"),
+                _ => e.to_string(),
+            });
         resolved.insert(td.to_owned(), result);
     }
     observed.task_definitions = resolved;

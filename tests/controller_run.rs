@@ -10,16 +10,37 @@ use std::time::{Duration, Instant};
 use support::{Moto, block_on, docs, http, http_get, path_str, platform, poll, unique, write_docs};
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port()
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port()
 }
 
 fn desired_count(moto: &Moto, cluster: &str) -> Option<i32> {
-    let out = block_on(moto.ecs().describe_services().cluster(cluster).services("web").send()).ok()?;
-    out.services().first().filter(|s| s.status() == Some("ACTIVE")).map(|s| s.desired_count())
+    let out = block_on(
+        moto.ecs()
+            .describe_services()
+            .cluster(cluster)
+            .services("web")
+            .send(),
+    )
+    .ok()?;
+    out.services()
+        .first()
+        .filter(|s| s.status() == Some("ACTIVE"))
+        .map(|s| s.desired_count())
 }
 
 fn scale_by_hand(moto: &Moto, cluster: &str, n: i32) {
-    block_on(moto.ecs().update_service().cluster(cluster).service("web").desired_count(n).send()).expect("update");
+    block_on(
+        moto.ecs()
+            .update_service()
+            .cluster(cluster)
+            .service("web")
+            .desired_count(n)
+            .send(),
+    )
+    .expect("update");
 }
 
 fn body(response: &str) -> &str {
@@ -40,7 +61,17 @@ impl Controller {
     fn start(moto: &Moto, files: &str, instance: &str, extra: &[&str]) -> Controller {
         let port = free_port();
         let listen = format!("127.0.0.1:{port}");
-        let mut args = vec!["run", "-f", files, "--interval", "2s", "--listen", &listen, "--instance", instance];
+        let mut args = vec![
+            "run",
+            "-f",
+            files,
+            "--interval",
+            "2s",
+            "--listen",
+            &listen,
+            "--instance",
+            instance,
+        ];
         args.extend_from_slice(extra);
         let child = moto
             .operator_command(&args)
@@ -57,13 +88,19 @@ impl Controller {
     /// SIGTERM, then the exit status, which must come within 10 s.
     fn terminate(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
-        std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
         let end = Instant::now() + Duration::from_secs(10);
         loop {
             if let Some(s) = self.child.try_wait().expect("wait") {
                 return s;
             }
-            assert!(Instant::now() < end, "run did not exit within 10 s of SIGTERM");
+            assert!(
+                Instant::now() < end,
+                "run did not exit within 10 s of SIGTERM"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -83,13 +120,20 @@ fn run_serves_its_endpoints_corrects_drift_follows_new_revisions_and_stops_clean
     let td = unique("web");
     platform(moto, &cluster, &[&td]);
     let net = moto.network();
-    let doc = |n: u32| docs::service("web", &cluster, &td).desired_count(n).fargate(net).build();
+    let doc = |n: u32| {
+        docs::service("web", &cluster, &td)
+            .desired_count(n)
+            .fargate(net)
+            .build()
+    };
     let dir = write_docs(&[("web.yaml", doc(2))]);
     let instance = unique("inst");
     let ctl = Controller::start(moto, path_str(dir.path()), &instance, &[]);
     let port = ctl.port;
 
-    poll(Duration::from_secs(20), "the service is created", || desired_count(moto, &cluster) == Some(2));
+    poll(Duration::from_secs(20), "the service is created", || {
+        desired_count(moto, &cluster) == Some(2)
+    });
     poll(Duration::from_secs(20), "/readyz is 200", || {
         http_get(port, "/readyz").is_some_and(|r| r.starts_with("HTTP/1.1 200"))
     });
@@ -97,36 +141,66 @@ fn run_serves_its_endpoints_corrects_drift_follows_new_revisions_and_stops_clean
     // Drift by hand is corrected within two intervals (2 s each).
     scale_by_hand(moto, &cluster, 9);
     let drifted = Instant::now();
-    poll(Duration::from_secs(10), "the drift is corrected", || desired_count(moto, &cluster) == Some(2));
-    assert!(drifted.elapsed() <= Duration::from_secs(5), "corrected after {:?}", drifted.elapsed());
-
-    poll(Duration::from_secs(10), "/status shows Service/web synced", || {
-        let s = status(port);
-        s["resources"]["Service/web"]["synced"] == true && s["resources"]["Service/web"]["verifiedAt"].is_string()
+    poll(Duration::from_secs(10), "the drift is corrected", || {
+        desired_count(moto, &cluster) == Some(2)
     });
+    assert!(
+        drifted.elapsed() <= Duration::from_secs(5),
+        "corrected after {:?}",
+        drifted.elapsed()
+    );
+
+    poll(
+        Duration::from_secs(10),
+        "/status shows Service/web synced",
+        || {
+            let s = status(port);
+            s["resources"]["Service/web"]["synced"] == true
+                && s["resources"]["Service/web"]["verifiedAt"].is_string()
+        },
+    );
     let s = status(port);
     assert_eq!(s["instance"], instance.as_str());
     assert!(s["revision"].is_string());
 
     let metrics = http_get(port, "/metrics").expect("metrics");
-    assert!(metrics.contains("ecs_operator_aws_api_calls_total{"), "{metrics}");
+    assert!(
+        metrics.contains("ecs_operator_aws_api_calls_total{"),
+        "{metrics}"
+    );
     assert!(metrics.contains("operation=\"UpdateService\""), "{metrics}");
     assert!(metrics.contains("ecs_operator_loops_total"), "{metrics}");
     assert!(http(port, "POST", "/sync").is_some_and(|r| r.starts_with("HTTP/1.1 202")));
 
     // A new revision is picked up without waiting for the interval.
     std::fs::write(dir.path().join("web.yaml"), doc(3)).expect("edit");
-    poll(Duration::from_secs(10), "the new revision is applied", || desired_count(moto, &cluster) == Some(3));
+    poll(
+        Duration::from_secs(10),
+        "the new revision is applied",
+        || desired_count(moto, &cluster) == Some(3),
+    );
 
     // An invalid revision is rejected; the last good one keeps being reconciled.
-    std::fs::write(dir.path().join("web.yaml"), format!("{}  desiredCnt: 4\n", doc(4))).expect("break");
-    poll(Duration::from_secs(10), "/status shows the rejected revision", || {
-        status(port)["rejected"]["errors"][0].as_str().is_some_and(|e| e.contains("unknown field `desiredCnt`"))
-    });
+    std::fs::write(
+        dir.path().join("web.yaml"),
+        format!("{}  desiredCnt: 4\n", doc(4)),
+    )
+    .expect("break");
+    poll(
+        Duration::from_secs(10),
+        "/status shows the rejected revision",
+        || {
+            status(port)["rejected"]["errors"][0]
+                .as_str()
+                .is_some_and(|e| e.contains("unknown field `desiredCnt`"))
+        },
+    );
     scale_by_hand(moto, &cluster, 8);
-    poll(Duration::from_secs(10), "drift is still corrected to the last good revision", || {
-        desired_count(moto, &cluster) == Some(3)
-    });
+    poll(
+        Duration::from_secs(10),
+        "drift is still corrected to the last good revision",
+        || desired_count(moto, &cluster) == Some(3),
+    );
 
     let exit = ctl.terminate();
     assert!(exit.success(), "exit status {exit:?}");
@@ -139,9 +213,16 @@ fn run_with_dry_run_reports_drift_and_writes_nothing() {
     let td = unique("web");
     platform(moto, &cluster, &[&td]);
     let net = moto.network();
-    let dir = write_docs(&[("web.yaml", docs::service("web", &cluster, &td).desired_count(2).fargate(net).build())]);
+    let dir = write_docs(&[(
+        "web.yaml",
+        docs::service("web", &cluster, &td)
+            .desired_count(2)
+            .fargate(net)
+            .build(),
+    )]);
     let instance = unique("inst");
-    moto.operator(&["apply", "-f", path_str(dir.path()), "--instance", &instance]).expect_code(0);
+    moto.operator(&["apply", "-f", path_str(dir.path()), "--instance", &instance])
+        .expect_code(0);
     scale_by_hand(moto, &cluster, 5);
 
     let ctl = Controller::start(moto, path_str(dir.path()), &instance, &["--dry-run"]);
@@ -149,11 +230,15 @@ fn run_with_dry_run_reports_drift_and_writes_nothing() {
     poll(Duration::from_secs(20), "/status shows the drift", || {
         let s = status(port);
         let web = &s["resources"]["Service/web"];
-        web["synced"] == false && web["drift"][0]["field"] == "desiredCount" && web["driftedSince"].is_string()
+        web["synced"] == false
+            && web["drift"][0]["field"] == "desiredCount"
+            && web["driftedSince"].is_string()
     });
     // A second loop has run (the drift is still reported) and nothing was written.
     let first_loop = status(port)["lastLoop"]["finishedAt"].clone();
-    poll(Duration::from_secs(10), "another loop finishes", || status(port)["lastLoop"]["finishedAt"] != first_loop);
+    poll(Duration::from_secs(10), "another loop finishes", || {
+        status(port)["lastLoop"]["finishedAt"] != first_loop
+    });
     assert_eq!(desired_count(moto, &cluster), Some(5));
     assert_eq!(status(port)["dryRun"], true);
     assert!(ctl.terminate().success());

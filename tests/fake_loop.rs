@@ -32,7 +32,10 @@ fn now() -> jiff::Timestamp {
 }
 
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread().build().expect("runtime").block_on(f)
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime")
+        .block_on(f)
 }
 
 fn fake() -> FakeEcs {
@@ -104,12 +107,20 @@ fn describe_services_reads_ten_names_a_call() {
     let before = ecs.calls("DescribeServices");
     block_on(observe(&d, &ecs));
     assert_eq!(ecs.calls("DescribeServices") - before, 3);
-    assert_eq!(ecs.calls("DescribeTaskDefinition"), 2 + 1, "one per distinct task definition per observation");
+    assert_eq!(
+        ecs.calls("DescribeTaskDefinition"),
+        2 + 1,
+        "one per distinct task definition per observation"
+    );
 }
 
 #[test]
 fn a_failed_write_does_not_stop_the_other_services() {
-    let d = desired(&[service("a", 1, ""), service("b", 1, ""), service("c", 1, "")]);
+    let d = desired(&[
+        service("a", 1, ""),
+        service("b", 1, ""),
+        service("c", 1, ""),
+    ]);
     let ecs = fake();
     converge(&d, &ecs, &PlanOptions::default());
     for name in ["a", "b", "c"] {
@@ -133,12 +144,19 @@ fn a_cluster_that_cannot_be_listed_blocks_its_services_and_orphans_nothing() {
         ..PlanOptions::default()
     };
     let ecs = fake();
-    converge(&desired(&[service("a", 1, ""), service("b", 1, "")]), &ecs, &options);
+    converge(
+        &desired(&[service("a", 1, ""), service("b", 1, "")]),
+        &ecs,
+        &options,
+    );
     ecs.fail_next("ListServices", ErrorKind::AccessDenied);
     let only_a = desired(&[service("a", 2, "")]);
     let observed = block_on(observe(&only_a, &ecs));
     let p = plan(&only_a, &observed, now(), &options);
-    assert_eq!(p.steps.iter().map(|s| s.action).collect::<Vec<_>>(), [Action::Blocked]);
+    assert_eq!(
+        p.steps.iter().map(|s| s.action).collect::<Vec<_>>(),
+        [Action::Blocked]
+    );
     assert!(!p.has_ops());
 }
 

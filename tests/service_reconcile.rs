@@ -19,7 +19,10 @@ fn describe(moto: &Moto, cluster: &str, service: &str) -> aws_sdk_ecs::types::Se
 }
 
 fn tag(s: &aws_sdk_ecs::types::Service, key: &str) -> Option<String> {
-    s.tags().iter().find(|t| t.key() == Some(key)).and_then(|t| t.value().map(str::to_owned))
+    s.tags()
+        .iter()
+        .find(|t| t.key() == Some(key))
+        .and_then(|t| t.value().map(str::to_owned))
 }
 
 #[test]
@@ -54,22 +57,46 @@ fn apply_creates_services_and_a_second_apply_writes_nothing() {
 
     let web = describe(moto, &cluster, "web");
     assert_eq!(web.desired_count(), 2);
-    assert!(web.task_definition().unwrap_or_default().ends_with(&format!("task-definition/{web_td}:1")));
-    assert_eq!(tag(&web, "ecs-operator/instance").as_deref(), Some(instance.as_str()));
-    assert_eq!(tag(&web, "ecs-operator/owner").as_deref(), Some("Service/web"));
+    assert!(
+        web.task_definition()
+            .unwrap_or_default()
+            .ends_with(&format!("task-definition/{web_td}:1"))
+    );
+    assert_eq!(
+        tag(&web, "ecs-operator/instance").as_deref(),
+        Some(instance.as_str())
+    );
+    assert_eq!(
+        tag(&web, "ecs-operator/owner").as_deref(),
+        Some("Service/web")
+    );
     assert_eq!(tag(&web, "team").as_deref(), Some("core"));
     // moto drops these on create; the second pass of the same apply set them.
     assert!(web.enable_execute_command());
     assert_eq!(web.health_check_grace_period_seconds(), Some(30));
-    let cb = web.deployment_configuration().and_then(|d| d.deployment_circuit_breaker()).expect("circuit breaker");
+    let cb = web
+        .deployment_configuration()
+        .and_then(|d| d.deployment_circuit_breaker())
+        .expect("circuit breaker");
     assert!(cb.enable() && cb.rollback());
     let worker = describe(moto, &cluster, "worker");
-    assert_eq!(worker.capacity_provider_strategy()[0].capacity_provider(), "FARGATE_SPOT");
+    assert_eq!(
+        worker.capacity_provider_strategy()[0].capacity_provider(),
+        "FARGATE_SPOT"
+    );
 
     let second = moto.operator(&["apply", "-f", files, "--instance", &instance]);
     second.expect_code(0);
     assert_eq!(second.writes(), 0, "{}", second.stdout);
-    moto.operator(&["plan", "-f", files, "--instance", &instance, "--detailed-exitcode"]).expect_code(0);
+    moto.operator(&[
+        "plan",
+        "-f",
+        files,
+        "--instance",
+        &instance,
+        "--detailed-exitcode",
+    ])
+    .expect_code(0);
 }
 
 #[test]
@@ -89,12 +116,16 @@ fn drift_made_by_hand_is_planned_and_corrected_but_unmanaged_fields_are_not_touc
     )]);
     let instance = unique("inst");
     let files = path_str(dir.path());
-    moto.operator(&["apply", "-f", files, "--instance", &instance]).expect_code(0);
+    moto.operator(&["apply", "-f", files, "--instance", &instance])
+        .expect_code(0);
 
     // Someone changes things with another AWS client.
     moto.platform(&["taskdef", &td]); // a second revision: the document names the family, so its latest
     let ecs = moto.ecs();
-    let arn = describe(moto, &cluster, "api").service_arn().expect("arn").to_owned();
+    let arn = describe(moto, &cluster, "api")
+        .service_arn()
+        .expect("arn")
+        .to_owned();
     block_on(async {
         ecs.update_service()
             .cluster(&cluster)
@@ -120,14 +151,31 @@ fn drift_made_by_hand_is_planned_and_corrected_but_unmanaged_fields_are_not_touc
             .expect("update");
         ecs.tag_resource()
             .resource_arn(&arn)
-            .tags(aws_sdk_ecs::types::Tag::builder().key("team").value("someone-else").build())
-            .tags(aws_sdk_ecs::types::Tag::builder().key("cost-centre").value("42").build())
+            .tags(
+                aws_sdk_ecs::types::Tag::builder()
+                    .key("team")
+                    .value("someone-else")
+                    .build(),
+            )
+            .tags(
+                aws_sdk_ecs::types::Tag::builder()
+                    .key("cost-centre")
+                    .value("42")
+                    .build(),
+            )
             .send()
             .await
             .expect("tag");
     });
 
-    let plan = moto.operator(&["plan", "-f", files, "--instance", &instance, "--detailed-exitcode"]);
+    let plan = moto.operator(&[
+        "plan",
+        "-f",
+        files,
+        "--instance",
+        &instance,
+        "--detailed-exitcode",
+    ]);
     plan.expect_code(2);
     for expected in [
         "desiredCount: 7 → 2".to_owned(),
@@ -136,30 +184,74 @@ fn drift_made_by_hand_is_planned_and_corrected_but_unmanaged_fields_are_not_touc
         "deployment:".to_owned(),
         "tags.team: someone-else → payments".to_owned(),
     ] {
-        assert!(plan.stdout.contains(expected.as_str()), "plan lacks `{expected}`:\n{}", plan.stdout);
+        assert!(
+            plan.stdout.contains(expected.as_str()),
+            "plan lacks `{expected}`:\n{}",
+            plan.stdout
+        );
     }
-    assert!(!plan.stdout.contains("healthCheckGracePeriodSeconds"), "{}", plan.stdout);
+    assert!(
+        !plan.stdout.contains("healthCheckGracePeriodSeconds"),
+        "{}",
+        plan.stdout
+    );
     assert!(!plan.stdout.contains("cost-centre"), "{}", plan.stdout);
 
-    let json = moto.operator(&["plan", "-f", files, "--instance", &instance, "--output", "json"]);
+    let json = moto.operator(&[
+        "plan",
+        "-f",
+        files,
+        "--instance",
+        &instance,
+        "--output",
+        "json",
+    ]);
     json.expect_code(0);
     let v: serde_json::Value = serde_json::from_str(&json.stdout).expect("plan json");
     assert_eq!(v["schema"], "ecs-operator/plan/v1");
     assert_eq!(v["hasChanges"], true);
     let step = &v["resources"].as_array().expect("resources")[0];
     assert_eq!(step["action"], "update");
-    assert_eq!(step["calls"], serde_json::json!(["ecs:UpdateService", "ecs:TagResource"]));
+    assert_eq!(
+        step["calls"],
+        serde_json::json!(["ecs:UpdateService", "ecs:TagResource"])
+    );
 
-    moto.operator(&["apply", "-f", files, "--instance", &instance]).expect_code(0);
+    moto.operator(&["apply", "-f", files, "--instance", &instance])
+        .expect_code(0);
     let api = describe(moto, &cluster, "api");
     assert_eq!(api.desired_count(), 2);
-    assert!(api.task_definition().unwrap_or_default().ends_with(&format!("task-definition/{td}:2")));
+    assert!(
+        api.task_definition()
+            .unwrap_or_default()
+            .ends_with(&format!("task-definition/{td}:2"))
+    );
     assert!(api.capacity_provider_strategy().is_empty());
-    assert_eq!(api.deployment_configuration().and_then(|d| d.minimum_healthy_percent()), Some(100));
+    assert_eq!(
+        api.deployment_configuration()
+            .and_then(|d| d.minimum_healthy_percent()),
+        Some(100)
+    );
     assert_eq!(tag(&api, "team").as_deref(), Some("payments"));
-    assert_eq!(api.health_check_grace_period_seconds(), Some(99), "unmanaged field changed");
-    assert_eq!(tag(&api, "cost-centre").as_deref(), Some("42"), "undeclared tag removed");
-    moto.operator(&["plan", "-f", files, "--instance", &instance, "--detailed-exitcode"]).expect_code(0);
+    assert_eq!(
+        api.health_check_grace_period_seconds(),
+        Some(99),
+        "unmanaged field changed"
+    );
+    assert_eq!(
+        tag(&api, "cost-centre").as_deref(),
+        Some("42"),
+        "undeclared tag removed"
+    );
+    moto.operator(&[
+        "plan",
+        "-f",
+        files,
+        "--instance",
+        &instance,
+        "--detailed-exitcode",
+    ])
+    .expect_code(0);
 }
 
 #[test]
@@ -191,7 +283,12 @@ fn an_existing_untagged_service_is_adopted_and_one_owned_by_another_instance_is_
                 .launch_type(aws_sdk_ecs::types::LaunchType::Fargate)
                 .network_configuration(vpc.clone());
             if name == "theirs" {
-                req = req.tags(aws_sdk_ecs::types::Tag::builder().key("ecs-operator/instance").value("staging").build());
+                req = req.tags(
+                    aws_sdk_ecs::types::Tag::builder()
+                        .key("ecs-operator/instance")
+                        .value("staging")
+                        .build(),
+                );
             }
             req.send().await.expect("create by hand");
         }
@@ -200,8 +297,12 @@ fn an_existing_untagged_service_is_adopted_and_one_owned_by_another_instance_is_
         "s.yaml",
         format!(
             "{}---\n{}",
-            docs::service("legacy", &cluster, &legacy_td).desired_count(3).build(),
-            docs::service("theirs", &cluster, &theirs_td).desired_count(3).build()
+            docs::service("legacy", &cluster, &legacy_td)
+                .desired_count(3)
+                .build(),
+            docs::service("theirs", &cluster, &theirs_td)
+                .desired_count(3)
+                .build()
         ),
     )]);
     let instance = unique("inst");
@@ -209,14 +310,26 @@ fn an_existing_untagged_service_is_adopted_and_one_owned_by_another_instance_is_
     let plan = moto.operator(&["plan", "-f", files, "--instance", &instance]);
     plan.expect_code(1); // the blocked one is an error
     assert!(plan.stdout.contains("= Service/legacy"), "{}", plan.stdout);
-    assert!(plan.stdout.contains("owned by operator instance `staging`"), "{}", plan.stdout);
+    assert!(
+        plan.stdout.contains("owned by operator instance `staging`"),
+        "{}",
+        plan.stdout
+    );
 
-    moto.operator(&["apply", "-f", files, "--instance", &instance]).expect_code(1);
+    moto.operator(&["apply", "-f", files, "--instance", &instance])
+        .expect_code(1);
     let legacy = describe(moto, &cluster, "legacy");
     assert_eq!(legacy.desired_count(), 3);
-    assert_eq!(tag(&legacy, "ecs-operator/instance").as_deref(), Some(instance.as_str()));
+    assert_eq!(
+        tag(&legacy, "ecs-operator/instance").as_deref(),
+        Some(instance.as_str())
+    );
     let theirs = describe(moto, &cluster, "theirs");
-    assert_eq!(theirs.desired_count(), 1, "another instance's service was written");
+    assert_eq!(
+        theirs.desired_count(),
+        1,
+        "another instance's service was written"
+    );
 }
 
 #[test]
@@ -227,38 +340,75 @@ fn removed_documents_are_orphaned_then_pruned_within_the_deletion_guard() {
     platform(moto, &cluster, &[&td]);
     let net = moto.network();
     let names = ["a1", "a2", "a3", "a4", "a5", "a6", "a7", "a8"];
-    let all: Vec<String> = names.iter().map(|n| docs::service(n, &cluster, &td).fargate(net).build()).collect();
+    let all: Vec<String> = names
+        .iter()
+        .map(|n| docs::service(n, &cluster, &td).fargate(net).build())
+        .collect();
     let instance = unique("inst");
     let dir = write_docs(&[("all.yaml", all.join("---\n"))]);
-    moto.operator(&["apply", "-f", path_str(dir.path()), "--instance", &instance]).expect_code(0);
+    moto.operator(&["apply", "-f", path_str(dir.path()), "--instance", &instance])
+        .expect_code(0);
 
     // Remove one document: orphaned, listed, not deleted.
     let fewer = write_docs(&[("all.yaml", all[..7].join("---\n"))]);
     let files = path_str(fewer.path());
-    let plan = moto.operator(&["plan", "-f", files, "--instance", &instance, "--detailed-exitcode"]);
+    let plan = moto.operator(&[
+        "plan",
+        "-f",
+        files,
+        "--instance",
+        &instance,
+        "--detailed-exitcode",
+    ]);
     plan.expect_code(2);
     assert!(plan.stdout.contains("! Service/a8"), "{}", plan.stdout);
-    moto.operator(&["apply", "-f", files, "--instance", &instance]).expect_code(0);
+    moto.operator(&["apply", "-f", files, "--instance", &instance])
+        .expect_code(0);
     assert_eq!(describe(moto, &cluster, "a8").status(), Some("ACTIVE"));
 
     // --prune deletes it (scaled to 0 first).
-    moto.operator(&["apply", "-f", files, "--instance", &instance, "--prune"]).expect_code(0);
+    moto.operator(&["apply", "-f", files, "--instance", &instance, "--prune"])
+        .expect_code(0);
     let a8 = describe(moto, &cluster, "a8");
     assert_eq!(a8.status(), Some("INACTIVE"));
     assert_eq!(a8.desired_count(), 0);
 
     // Removing six at once is more than --max-deletions 5: refused as a whole.
     let one = write_docs(&[("all.yaml", all[0].clone())]);
-    let refused = moto.operator(&["apply", "-f", path_str(one.path()), "--instance", &instance, "--prune"]);
+    let refused = moto.operator(&[
+        "apply",
+        "-f",
+        path_str(one.path()),
+        "--instance",
+        &instance,
+        "--prune",
+    ]);
     refused.expect_code(1);
     assert!(refused.stdout.contains("refused"), "{}", refused.stdout);
     for n in &names[1..7] {
-        assert_eq!(describe(moto, &cluster, n).status(), Some("ACTIVE"), "{n} deleted despite the guard");
+        assert_eq!(
+            describe(moto, &cluster, n).status(),
+            Some("ACTIVE"),
+            "{n} deleted despite the guard"
+        );
     }
     // A higher limit still refuses deleting more than half of what is owned.
-    let half = moto.operator(&["apply", "-f", path_str(one.path()), "--instance", &instance, "--prune", "--max-deletions", "10"]);
+    let half = moto.operator(&[
+        "apply",
+        "-f",
+        path_str(one.path()),
+        "--instance",
+        &instance,
+        "--prune",
+        "--max-deletions",
+        "10",
+    ]);
     half.expect_code(1);
-    assert!(half.stdout.contains("never more than half"), "{}", half.stdout);
+    assert!(
+        half.stdout.contains("never more than half"),
+        "{}",
+        half.stdout
+    );
 }
 
 #[test]
@@ -269,17 +419,49 @@ fn a_paused_service_is_observed_and_reported_but_never_written() {
     platform(moto, &cluster, &[&td]);
     let net = moto.network();
     let instance = unique("inst");
-    let live = write_docs(&[("web.yaml", docs::service("web", &cluster, &td).desired_count(1).fargate(net).build())]);
-    moto.operator(&["apply", "-f", path_str(live.path()), "--instance", &instance]).expect_code(0);
+    let live = write_docs(&[(
+        "web.yaml",
+        docs::service("web", &cluster, &td)
+            .desired_count(1)
+            .fargate(net)
+            .build(),
+    )]);
+    moto.operator(&[
+        "apply",
+        "-f",
+        path_str(live.path()),
+        "--instance",
+        &instance,
+    ])
+    .expect_code(0);
     let paused = write_docs(&[(
         "web.yaml",
-        docs::service("web", &cluster, &td).desired_count(4).fargate(net).paused("migration, ask #platform").build(),
+        docs::service("web", &cluster, &td)
+            .desired_count(4)
+            .fargate(net)
+            .paused("migration, ask #platform")
+            .build(),
     )]);
     let files = path_str(paused.path());
-    let plan = moto.operator(&["plan", "-f", files, "--instance", &instance, "--detailed-exitcode"]);
+    let plan = moto.operator(&[
+        "plan",
+        "-f",
+        files,
+        "--instance",
+        &instance,
+        "--detailed-exitcode",
+    ]);
     plan.expect_code(2);
-    assert!(plan.stdout.contains("paused: migration, ask #platform"), "{}", plan.stdout);
-    assert!(plan.stdout.contains("desiredCount: 1 → 4"), "{}", plan.stdout);
+    assert!(
+        plan.stdout.contains("paused: migration, ask #platform"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains("desiredCount: 1 → 4"),
+        "{}",
+        plan.stdout
+    );
     let apply = moto.operator(&["apply", "-f", files, "--instance", &instance]);
     apply.expect_code(0);
     assert_eq!(apply.writes(), 0);
@@ -294,15 +476,48 @@ fn a_launch_type_change_is_reported_as_requiring_replacement_and_not_acted_on() 
     platform(moto, &cluster, &[&td]);
     let net = moto.network();
     let instance = unique("inst");
-    let fargate = write_docs(&[("s.yaml", docs::service("svc", &cluster, &td).fargate(net).build())]);
-    moto.operator(&["apply", "-f", path_str(fargate.path()), "--instance", &instance]).expect_code(0);
-    let ec2 = write_docs(&[("s.yaml", docs::service("svc", &cluster, &td).field("launchType: EC2").network(net).build())]);
+    let fargate = write_docs(&[(
+        "s.yaml",
+        docs::service("svc", &cluster, &td).fargate(net).build(),
+    )]);
+    moto.operator(&[
+        "apply",
+        "-f",
+        path_str(fargate.path()),
+        "--instance",
+        &instance,
+    ])
+    .expect_code(0);
+    let ec2 = write_docs(&[(
+        "s.yaml",
+        docs::service("svc", &cluster, &td)
+            .field("launchType: EC2")
+            .network(net)
+            .build(),
+    )]);
     let files = path_str(ec2.path());
-    let plan = moto.operator(&["plan", "-f", files, "--instance", &instance, "--detailed-exitcode"]);
+    let plan = moto.operator(&[
+        "plan",
+        "-f",
+        files,
+        "--instance",
+        &instance,
+        "--detailed-exitcode",
+    ]);
     plan.expect_code(2);
     assert!(plan.stdout.contains("-/+ Service/svc"), "{}", plan.stdout);
-    assert!(plan.stdout.contains("launchType cannot change from FARGATE to EC2 in place"), "{}", plan.stdout);
+    assert!(
+        plan.stdout
+            .contains("launchType cannot change from FARGATE to EC2 in place"),
+        "{}",
+        plan.stdout
+    );
     let apply = moto.operator(&["apply", "-f", files, "--instance", &instance]);
     assert_eq!(apply.writes(), 0);
-    assert_eq!(describe(moto, &cluster, "svc").launch_type().map(|l| l.as_str()), Some("FARGATE"));
+    assert_eq!(
+        describe(moto, &cluster, "svc")
+            .launch_type()
+            .map(|l| l.as_str()),
+        Some("FARGATE")
+    );
 }

@@ -53,7 +53,11 @@ impl FakeEcs {
 
     /// The live service, as a person with another client would see it.
     pub fn service(&self, cluster: &str, name: &str) -> Option<ObservedService> {
-        self.with(|s| s.services.get(&(cluster.to_owned(), name.to_owned())).cloned())
+        self.with(|s| {
+            s.services
+                .get(&(cluster.to_owned(), name.to_owned()))
+                .cloned()
+        })
     }
 
     /// Changes a live service behind the operator's back.
@@ -117,7 +121,11 @@ impl EcsApi for FakeEcs {
         self.call("ListServices")?;
         self.with(|s| {
             if !s.clusters.contains(cluster) {
-                return Err(error("ListServices", ErrorKind::NotFound, "Cluster not found."));
+                return Err(error(
+                    "ListServices",
+                    ErrorKind::NotFound,
+                    "Cluster not found.",
+                ));
             }
             Ok(s.services
                 .iter()
@@ -127,10 +135,18 @@ impl EcsApi for FakeEcs {
         })
     }
 
-    async fn describe_services(&self, cluster: &str, names: &[String]) -> Result<Vec<ObservedService>, AwsError> {
+    async fn describe_services(
+        &self,
+        cluster: &str,
+        names: &[String],
+    ) -> Result<Vec<ObservedService>, AwsError> {
         self.call("DescribeServices")?;
         if names.len() > 10 {
-            return Err(error("DescribeServices", ErrorKind::Invalid, "services can have at most 10 items"));
+            return Err(error(
+                "DescribeServices",
+                ErrorKind::Invalid,
+                "services can have at most 10 items",
+            ));
         }
         Ok(self.with(|s| {
             names
@@ -142,16 +158,23 @@ impl EcsApi for FakeEcs {
 
     async fn resolve_task_definition(&self, task_definition: &str) -> Result<String, AwsError> {
         self.call("DescribeTaskDefinition")?;
-        let td = task_definition.rsplit_once(":task-definition/").map_or(task_definition, |(_, t)| t);
+        let td = task_definition
+            .rsplit_once(":task-definition/")
+            .map_or(task_definition, |(_, t)| t);
         let (family, revision) = match td.split_once(':') {
             Some((f, r)) => (f, r.parse::<u32>().ok()),
             None => (td, None),
         };
         self.with(|s| match s.families.get(family) {
-            Some(&latest) if revision.is_none_or(|r| r >= 1 && r <= latest) => {
-                Ok(format!("{ARN}:task-definition/{family}:{}", revision.unwrap_or(latest)))
-            }
-            _ => Err(error("DescribeTaskDefinition", ErrorKind::NotFound, "Unable to describe task definition.")),
+            Some(&latest) if revision.is_none_or(|r| r >= 1 && r <= latest) => Ok(format!(
+                "{ARN}:task-definition/{family}:{}",
+                revision.unwrap_or(latest)
+            )),
+            _ => Err(error(
+                "DescribeTaskDefinition",
+                ErrorKind::NotFound,
+                "Unable to describe task definition.",
+            )),
         })
     }
 
@@ -160,10 +183,21 @@ impl EcsApi for FakeEcs {
         self.with(|s| {
             let key = (input.cluster.clone(), input.name.clone());
             if !s.clusters.contains(&input.cluster) {
-                return Err(error("CreateService", ErrorKind::NotFound, "Cluster not found."));
+                return Err(error(
+                    "CreateService",
+                    ErrorKind::NotFound,
+                    "Cluster not found.",
+                ));
             }
-            if s.services.get(&key).is_some_and(|svc| svc.status != "INACTIVE") {
-                return Err(error("CreateService", ErrorKind::Invalid, "Creation of service was not idempotent."));
+            if s.services
+                .get(&key)
+                .is_some_and(|svc| svc.status != "INACTIVE")
+            {
+                return Err(error(
+                    "CreateService",
+                    ErrorKind::Invalid,
+                    "Creation of service was not idempotent.",
+                ));
             }
             let arn = format!("{ARN}:service/{}/{}", input.cluster, input.name);
             let live = ObservedService {
@@ -195,7 +229,11 @@ impl EcsApi for FakeEcs {
         self.call("UpdateService")?;
         self.with(|s| {
             let Some(live) = s.services.get_mut(&(u.cluster.clone(), u.name.clone())) else {
-                return Err(error("UpdateService", ErrorKind::NotFound, "Service not found."));
+                return Err(error(
+                    "UpdateService",
+                    ErrorKind::NotFound,
+                    "Service not found.",
+                ));
             };
             if let Some(n) = u.desired_count {
                 live.desired_count = n;
@@ -234,30 +272,47 @@ impl EcsApi for FakeEcs {
         })
     }
 
-    async fn tag_service(&self, arn: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
+    async fn tag_service(
+        &self,
+        arn: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<(), AwsError> {
         self.call("TagResource")?;
-        self.with(|s| match s.services.values_mut().find(|svc| svc.arn == arn) {
-            Some(live) => {
-                live.tags.extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())));
-                Ok(())
-            }
-            None => Err(error("TagResource", ErrorKind::NotFound, "Service not found.")),
-        })
+        self.with(
+            |s| match s.services.values_mut().find(|svc| svc.arn == arn) {
+                Some(live) => {
+                    live.tags
+                        .extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())));
+                    Ok(())
+                }
+                None => Err(error(
+                    "TagResource",
+                    ErrorKind::NotFound,
+                    "Service not found.",
+                )),
+            },
+        )
     }
 
     async fn delete_service(&self, cluster: &str, name: &str) -> Result<(), AwsError> {
         self.call("DeleteService")?;
-        self.with(|s| match s.services.get_mut(&(cluster.to_owned(), name.to_owned())) {
-            Some(live) if live.desired_count > 0 => Err(error(
-                "DeleteService",
-                ErrorKind::Invalid,
-                "The service cannot be stopped while it is scaled above 0.",
-            )),
-            Some(live) => {
-                live.status = "INACTIVE".to_owned();
-                Ok(())
-            }
-            None => Err(error("DeleteService", ErrorKind::NotFound, "Service not found.")),
-        })
+        self.with(
+            |s| match s.services.get_mut(&(cluster.to_owned(), name.to_owned())) {
+                Some(live) if live.desired_count > 0 => Err(error(
+                    "DeleteService",
+                    ErrorKind::Invalid,
+                    "The service cannot be stopped while it is scaled above 0.",
+                )),
+                Some(live) => {
+                    live.status = "INACTIVE".to_owned();
+                    Ok(())
+                }
+                None => Err(error(
+                    "DeleteService",
+                    ErrorKind::NotFound,
+                    "Service not found.",
+                )),
+            },
+        )
     }
 }

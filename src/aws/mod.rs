@@ -50,7 +50,11 @@ impl AwsError {
     }
 
     /// Maps any SDK error to a modeled one.
-    pub fn from_sdk<E, R>(service: &'static str, operation: &'static str, err: aws_smithy_runtime_api::client::result::SdkError<E, R>) -> Self
+    pub fn from_sdk<E, R>(
+        service: &'static str,
+        operation: &'static str,
+        err: aws_smithy_runtime_api::client::result::SdkError<E, R>,
+    ) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
         R: fmt::Debug,
@@ -65,7 +69,9 @@ impl AwsError {
             SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => {
                 (ErrorKind::Transient, None, DisplayChain(&err).to_string())
             }
-            SdkError::ResponseError(_) => (ErrorKind::Transient, None, DisplayChain(&err).to_string()),
+            SdkError::ResponseError(_) => {
+                (ErrorKind::Transient, None, DisplayChain(&err).to_string())
+            }
             _ => (ErrorKind::Other, None, DisplayChain(&err).to_string()),
         };
         let message = match &code {
@@ -84,15 +90,22 @@ impl AwsError {
 
 fn classify(code: Option<&str>, message: &str) -> ErrorKind {
     match code.unwrap_or_default() {
-        "ThrottlingException" | "Throttling" | "TooManyRequestsException" | "RequestLimitExceeded" => {
-            ErrorKind::Throttled
+        "ThrottlingException"
+        | "Throttling"
+        | "TooManyRequestsException"
+        | "RequestLimitExceeded" => ErrorKind::Throttled,
+        "AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation" => {
+            ErrorKind::AccessDenied
         }
-        "AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation" => ErrorKind::AccessDenied,
-        "ServiceNotFoundException" | "ClusterNotFoundException" | "ResourceNotFoundException" | "NotFound" => {
-            ErrorKind::NotFound
-        }
+        "ServiceNotFoundException"
+        | "ClusterNotFoundException"
+        | "ResourceNotFoundException"
+        | "NotFound" => ErrorKind::NotFound,
         "ServerException" | "InternalFailure" | "ServiceUnavailable" => ErrorKind::Transient,
-        "InvalidParameterException" | "ClientException" | "ValidationException" | "InvalidParameter" => {
+        "InvalidParameterException"
+        | "ClientException"
+        | "ValidationException"
+        | "InvalidParameter" => {
             // ECS says "Unable to describe task definition." for a missing one.
             if message.contains("Unable to describe task definition") {
                 ErrorKind::NotFound
@@ -137,12 +150,19 @@ pub async fn load_config() -> SdkConfig {
 pub fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
     use aws_smithy_http_client::{Builder, tls};
     Builder::new()
-        .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
         .build_https()
 }
 
 /// Records the outcome of one call in the metrics, then passes it on.
-pub fn record<T>(metrics: &Metrics, service: &'static str, operation: &'static str, result: Result<T, AwsError>) -> Result<T, AwsError> {
+pub fn record<T>(
+    metrics: &Metrics,
+    service: &'static str,
+    operation: &'static str,
+    result: Result<T, AwsError>,
+) -> Result<T, AwsError> {
     let label = match &result {
         Ok(_) => "ok",
         Err(e) => e.metric_label(),

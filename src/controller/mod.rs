@@ -76,14 +76,21 @@ impl Shared {
 
     /// Ready: a desired state is loaded and a full loop finished within 3 intervals.
     pub fn ready(&self) -> Result<(), String> {
-        let loaded = self.status.read().map(|s| s.revision.is_some()).unwrap_or(false);
+        let loaded = self
+            .status
+            .read()
+            .map(|s| s.revision.is_some())
+            .unwrap_or(false);
         if !loaded {
             return Err("no valid desired state loaded yet".to_owned());
         }
         let last = self.last_loop_end.lock().ok().and_then(|l| *l);
         match last {
             Some(t) if t.elapsed() <= self.interval * 3 => Ok(()),
-            Some(t) => Err(format!("last full loop ended {}s ago", t.elapsed().as_secs())),
+            Some(t) => Err(format!(
+                "last full loop ended {}s ago",
+                t.elapsed().as_secs()
+            )),
             None => Err("no loop finished yet".to_owned()),
         }
     }
@@ -121,13 +128,21 @@ pub async fn run<E: EcsApi>(options: RunOptions, ecs: E, shared: Arc<Shared>) {
                 }
             }
             Ok(_) => {}
-            Err(diags) => errors.push(format!("cannot read desired state: {}", diags.0.first().map(ToString::to_string).unwrap_or_default())),
+            Err(diags) => errors.push(format!(
+                "cannot read desired state: {}",
+                diags.0.first().map(ToString::to_string).unwrap_or_default()
+            )),
         }
         let mut outcome = Outcome::default();
         let mut drifted = 0;
         if let Some(desired) = &last_good {
             let observed = observe(desired, &ecs).await;
-            errors.extend(observed.errors.iter().map(|(scope, e)| format!("{scope}: {e}")));
+            errors.extend(
+                observed
+                    .errors
+                    .iter()
+                    .map(|(scope, e)| format!("{scope}: {e}")),
+            );
             let plan = plan(desired, &observed, Timestamp::now(), &options.plan);
             drifted = plan.steps.iter().filter(|s| s.action.is_change()).count();
             for step in plan.steps.iter().filter(|s| s.action.is_change()) {
@@ -138,14 +153,23 @@ pub async fn run<E: EcsApi>(options: RunOptions, ecs: E, shared: Arc<Shared>) {
             if !options.dry_run {
                 outcome = apply::apply(&plan, &ecs, &shared.stop).await;
             }
-            errors.extend(outcome.failures().map(|f| format!("{}: {}", f.resource, f.error.clone().unwrap_or_default())));
+            errors.extend(
+                outcome
+                    .failures()
+                    .map(|f| format!("{}: {}", f.resource, f.error.clone().unwrap_or_default())),
+            );
             if let Ok(mut s) = shared.status.write() {
                 s.record(&plan, &outcome, Timestamp::now());
             }
         }
         let ok = errors.is_empty() && last_good.is_some();
         let finished_at = Timestamp::now();
-        shared.metrics.loop_finished(ok, started.elapsed().as_secs_f64(), drifted, finished_at.as_millisecond() as f64 / 1000.0);
+        shared.metrics.loop_finished(
+            ok,
+            started.elapsed().as_secs_f64(),
+            drifted,
+            finished_at.as_millisecond() as f64 / 1000.0,
+        );
         if let Ok(mut s) = shared.status.write() {
             s.last_loop = Some(LoopReport {
                 started_at,
@@ -155,10 +179,17 @@ pub async fn run<E: EcsApi>(options: RunOptions, ecs: E, shared: Arc<Shared>) {
                 errors: errors.clone(),
             });
         }
-        if last_good.is_some() && let Ok(mut l) = shared.last_loop_end.lock() {
+        if last_good.is_some()
+            && let Ok(mut l) = shared.last_loop_end.lock()
+        {
             *l = Some(Instant::now());
         }
-        tracing::info!(ok, writes = outcome.writes(), seconds = started.elapsed().as_secs_f64(), "loop finished");
+        tracing::info!(
+            ok,
+            writes = outcome.writes(),
+            seconds = started.elapsed().as_secs_f64(),
+            "loop finished"
+        );
         wait(&options, &shared, seen_revision.as_deref(), last_start).await;
     }
     tracing::info!("controller stopped");
@@ -166,7 +197,12 @@ pub async fn run<E: EcsApi>(options: RunOptions, ecs: E, shared: Arc<Shared>) {
 
 /// Sleeps until the next loop: the jittered interval, a sync request (at most one
 /// per `SYNC_COALESCE`), a new revision on disk, or a stop.
-async fn wait(options: &RunOptions, shared: &Shared, revision: Option<&str>, last_start: Option<Instant>) {
+async fn wait(
+    options: &RunOptions,
+    shared: &Shared,
+    revision: Option<&str>,
+    last_start: Option<Instant>,
+) {
     let jitter = 0.9 + fastrand::f64() * 0.2;
     let deadline = Instant::now() + options.interval.mul_f64(jitter);
     loop {

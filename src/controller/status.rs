@@ -100,7 +100,11 @@ impl Status {
                 arn: step.arn.clone(),
                 synced,
                 action: step.action,
-                verified_at: if synced { Some(now) } else { before.as_ref().and_then(|b| b.verified_at) },
+                verified_at: if synced {
+                    Some(now)
+                } else {
+                    before.as_ref().and_then(|b| b.verified_at)
+                },
                 drifted_since: if drifted {
                     before.as_ref().and_then(|b| b.drifted_since).or(Some(now))
                 } else {

@@ -70,7 +70,11 @@ pub fn read_sources(paths: &[PathBuf]) -> Result<Source, Diagnostics> {
         } else if p.exists() {
             found.push(p.clone());
         } else {
-            diags.push(Diagnostic::new(&p.display().to_string(), Pos::default(), "no such file or directory"));
+            diags.push(Diagnostic::new(
+                &p.display().to_string(),
+                Pos::default(),
+                "no such file or directory",
+            ));
         }
     }
     found.sort();
@@ -97,7 +101,11 @@ pub fn read_sources(paths: &[PathBuf]) -> Result<Source, Diagnostics> {
                 continue;
             }
             Err(e) => {
-                diags.push(Diagnostic::new(&name, Pos::default(), format!("cannot read: {e}")));
+                diags.push(Diagnostic::new(
+                    &name,
+                    Pos::default(),
+                    format!("cannot read: {e}"),
+                ));
                 continue;
             }
             Ok(_) => {}
@@ -110,8 +118,16 @@ pub fn read_sources(paths: &[PathBuf]) -> Result<Source, Diagnostics> {
                 hash.update([0]);
                 files.push((name, text));
             }
-            Ok(Err(_)) => diags.push(Diagnostic::new(&name, Pos::default(), "file is not UTF-8 text")),
-            Err(e) => diags.push(Diagnostic::new(&name, Pos::default(), format!("cannot read: {e}"))),
+            Ok(Err(_)) => diags.push(Diagnostic::new(
+                &name,
+                Pos::default(),
+                "file is not UTF-8 text",
+            )),
+            Err(e) => diags.push(Diagnostic::new(
+                &name,
+                Pos::default(),
+                format!("cannot read: {e}"),
+            )),
         }
     }
     if !diags.is_empty() {
@@ -126,19 +142,29 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>, diags: &mut Diagnostics) {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) => {
-            diags.push(Diagnostic::new(&dir.display().to_string(), Pos::default(), format!("cannot read: {e}")));
+            diags.push(Diagnostic::new(
+                &dir.display().to_string(),
+                Pos::default(),
+                format!("cannot read: {e}"),
+            ));
             return;
         }
     };
     for entry in entries.flatten() {
         let path = entry.path();
-        let hidden = path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'));
+        let hidden = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with('.'));
         if hidden {
             continue;
         }
         if path.is_dir() {
             walk(&path, found, diags);
-        } else if matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json")) {
+        } else if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml" | "json")
+        ) {
             found.push(path);
         }
     }
@@ -157,14 +183,27 @@ fn parse_file(file: &str, text: &str, docs: &mut Vec<AnyDoc>, diags: &mut Diagno
     let roots: Vec<Spanned<Node>> = match serde_saphyr::from_multiple(text) {
         Ok(r) => r,
         Err(e) => {
-            let pos = e.location().map(|l| Pos { line: l.line(), col: l.column() }).unwrap_or_default();
+            let pos = e
+                .location()
+                .map(|l| Pos {
+                    line: l.line(),
+                    col: l.column(),
+                })
+                .unwrap_or_default();
             diags.push(Diagnostic::new(file, pos, short_yaml_message(&e)));
             return;
         }
     };
-    let roots: Vec<_> = roots.into_iter().filter(|r| !matches!(r.value, Node::Null)).collect();
+    let roots: Vec<_> = roots
+        .into_iter()
+        .filter(|r| !matches!(r.value, Node::Null))
+        .collect();
     if roots.is_empty() {
-        diags.push(Diagnostic::new(file, Pos { line: 1, col: 1 }, "file holds no documents"));
+        diags.push(Diagnostic::new(
+            file,
+            Pos { line: 1, col: 1 },
+            "file holds no documents",
+        ));
     }
     for root in roots {
         let origin = Origin {
@@ -184,9 +223,14 @@ fn short_yaml_message(e: &serde_saphyr::Error) -> String {
     // "… at line 3 column 5" duplicates our own prefix.
     let first = first.find(" at line ").map_or(first, |i| &first[..i]);
     // Advice meant for the parser's API user, not for the document's author.
-    let first = first.split(", set DuplicateKeyPolicy").next().unwrap_or(first);
+    let first = first
+        .split(", set DuplicateKeyPolicy")
+        .next()
+        .unwrap_or(first);
     if first.starts_with("budget breached") {
-        return format!("YAML alias expansion is over the limit ({first}); write the values out instead of nesting aliases");
+        return format!(
+            "YAML alias expansion is over the limit ({first}); write the values out instead of nesting aliases"
+        );
     }
     first.to_owned()
 }
@@ -195,7 +239,11 @@ fn parse_document(root: &Node, origin: Origin, diags: &mut Diagnostics) -> Optio
     let file = origin.file.clone();
     let here = |path: &str| origin.index.value_pos(path);
     if !matches!(root, Node::Map(_)) {
-        diags.push(Diagnostic::new(&file, here(""), "a document must be a mapping with apiVersion, kind, metadata and spec"));
+        diags.push(Diagnostic::new(
+            &file,
+            here(""),
+            "a document must be a mapping with apiVersion, kind, metadata and spec",
+        ));
         return None;
     }
     let kind_text = root.get_str("kind").map(|(k, _)| k);
@@ -203,23 +251,35 @@ fn parse_document(root: &Node, origin: Origin, diags: &mut Diagnostics) -> Optio
         .get("metadata")
         .and_then(|m| m.value.get_str("name"))
         .map(|(n, _)| n.to_owned());
-    let label = format!("{}/{}", kind_text.unwrap_or("?"), name.as_deref().unwrap_or("?"));
+    let label = format!(
+        "{}/{}",
+        kind_text.unwrap_or("?"),
+        name.as_deref().unwrap_or("?")
+    );
     let mut ok = true;
     match root.get_str("apiVersion") {
         Some((API_VERSION, _)) => {}
         Some((other, pos)) => {
             diags.push(
-                Diagnostic::new(&file, pos, format!("unknown apiVersion `{other}`: expected `{API_VERSION}`"))
-                    .in_document(&label)
-                    .at_field("apiVersion"),
+                Diagnostic::new(
+                    &file,
+                    pos,
+                    format!("unknown apiVersion `{other}`: expected `{API_VERSION}`"),
+                )
+                .in_document(&label)
+                .at_field("apiVersion"),
             );
             ok = false;
         }
         None => {
             diags.push(
-                Diagnostic::new(&file, here("apiVersion"), format!("required: `apiVersion: {API_VERSION}`"))
-                    .in_document(&label)
-                    .at_field("apiVersion"),
+                Diagnostic::new(
+                    &file,
+                    here("apiVersion"),
+                    format!("required: `apiVersion: {API_VERSION}`"),
+                )
+                .in_document(&label)
+                .at_field("apiVersion"),
             );
             ok = false;
         }
@@ -230,18 +290,26 @@ fn parse_document(root: &Node, origin: Origin, diags: &mut Diagnostics) -> Optio
             None => {
                 let all: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
                 diags.push(
-                    Diagnostic::new(&file, pos, format!("unknown kind `{k}`: expected one of {}", all.join(", ")))
-                        .in_document(&label)
-                        .at_field("kind"),
+                    Diagnostic::new(
+                        &file,
+                        pos,
+                        format!("unknown kind `{k}`: expected one of {}", all.join(", ")),
+                    )
+                    .in_document(&label)
+                    .at_field("kind"),
                 );
                 None
             }
         },
         None => {
             diags.push(
-                Diagnostic::new(&file, here("kind"), "required: the document kind, e.g. `kind: Service`")
-                    .in_document(&label)
-                    .at_field("kind"),
+                Diagnostic::new(
+                    &file,
+                    here("kind"),
+                    "required: the document kind, e.g. `kind: Service`",
+                )
+                .in_document(&label)
+                .at_field("kind"),
             );
             None
         }
@@ -258,11 +326,18 @@ fn parse_document(root: &Node, origin: Origin, diags: &mut Diagnostics) -> Optio
         Kind::DiscoveryService => typed(value, origin, &label, diags).map(AnyDoc::DiscoveryService),
         Kind::Alarm => typed(value, origin, &label, diags).map(AnyDoc::Alarm),
         Kind::AlertChannel => typed(value, origin, &label, diags).map(AnyDoc::AlertChannel),
-        Kind::ServiceLevelObjective => typed(value, origin, &label, diags).map(AnyDoc::ServiceLevelObjective),
+        Kind::ServiceLevelObjective => {
+            typed(value, origin, &label, diags).map(AnyDoc::ServiceLevelObjective)
+        }
     }
 }
 
-fn typed<S: Spec>(value: serde_json::Value, origin: Origin, label: &str, diags: &mut Diagnostics) -> Option<Loaded<S>> {
+fn typed<S: Spec>(
+    value: serde_json::Value,
+    origin: Origin,
+    label: &str,
+    diags: &mut Diagnostics,
+) -> Option<Loaded<S>> {
     let doc: Document<S> = match serde_path_to_error::deserialize(value) {
         Ok(d) => d,
         Err(e) => {
@@ -276,7 +351,11 @@ fn typed<S: Spec>(value: serde_json::Value, origin: Origin, label: &str, diags: 
             } else {
                 origin.index.value_pos(&path)
             };
-            diags.push(Diagnostic::new(&origin.file, pos, message).in_document(label).at_field(path));
+            diags.push(
+                Diagnostic::new(&origin.file, pos, message)
+                    .in_document(label)
+                    .at_field(path),
+            );
             return None;
         }
     };
@@ -319,6 +398,8 @@ pub fn doc_ref(doc: &AnyDoc) -> DocRef {
         AnyDoc::DiscoveryService(d) => DocRef::new(Kind::DiscoveryService, &d.doc.metadata.name),
         AnyDoc::Alarm(d) => DocRef::new(Kind::Alarm, &d.doc.metadata.name),
         AnyDoc::AlertChannel(d) => DocRef::new(Kind::AlertChannel, &d.doc.metadata.name),
-        AnyDoc::ServiceLevelObjective(d) => DocRef::new(Kind::ServiceLevelObjective, &d.doc.metadata.name),
+        AnyDoc::ServiceLevelObjective(d) => {
+            DocRef::new(Kind::ServiceLevelObjective, &d.doc.metadata.name)
+        }
     }
 }

@@ -196,10 +196,13 @@ impl Node {
         let Node::Map(entries) = self else {
             return None;
         };
-        entries.iter().find(|(k, _)| k.value == key).and_then(|(_, v)| match &v.value {
-            Node::Str(s) => Some((s.as_str(), Pos::of(v))),
-            _ => None,
-        })
+        entries
+            .iter()
+            .find(|(k, _)| k.value == key)
+            .and_then(|(_, v)| match &v.value {
+                Node::Str(s) => Some((s.as_str(), Pos::of(v))),
+                _ => None,
+            })
     }
 
     pub fn get(&self, key: &str) -> Option<&Spanned<Node>> {
@@ -219,9 +222,15 @@ mod tests {
         let text = "a: 1\nspec:\n  network:\n    subnets:\n      - subnet-1\n      - subnet-2\n";
         let docs: Vec<Spanned<Node>> = serde_saphyr::from_multiple(text).expect("parses");
         let index = PathIndex::build(&docs[0]);
-        assert_eq!(index.value_pos("spec.network.subnets[1]"), Pos { line: 6, col: 9 });
+        assert_eq!(
+            index.value_pos("spec.network.subnets[1]"),
+            Pos { line: 6, col: 9 }
+        );
         assert_eq!(index.key_pos("spec.network"), Pos { line: 3, col: 3 });
         // A path that is not there falls back to its nearest ancestor.
-        assert_eq!(index.key_pos("spec.network.assignPublicIp"), Pos { line: 3, col: 3 });
+        assert_eq!(
+            index.key_pos("spec.network.assignPublicIp"),
+            Pos { line: 3, col: 3 }
+        );
     }
 }

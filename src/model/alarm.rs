@@ -83,6 +83,17 @@ pub enum Comparison {
     LessThanOrEqualToThreshold,
 }
 
+impl Comparison {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Comparison::GreaterThanOrEqualToThreshold => "GreaterThanOrEqualToThreshold",
+            Comparison::GreaterThanThreshold => "GreaterThanThreshold",
+            Comparison::LessThanThreshold => "LessThanThreshold",
+            Comparison::LessThanOrEqualToThreshold => "LessThanOrEqualToThreshold",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum TreatMissingData {
@@ -132,20 +143,14 @@ impl AlarmSpec {
         self.notify.as_deref().unwrap_or_default()
     }
 
-    fn check_span(&self, cx: &mut Cx<'_>, at: &str, metric: &Metric) {
-        let span = u64::from(metric.period) * u64::from(self.evaluation_periods);
-        if self.evaluation_periods >= 1
-            && valid_period(metric.period)
-            && span > MAX_EVALUATION_SECONDS
-        {
-            cx.error(
-                "spec.evaluationPeriods",
-                format!(
-                    "{} periods of {}s ({at}.period) span {span}s: an alarm evaluates at most 7 days ({MAX_EVALUATION_SECONDS}s)",
-                    self.evaluation_periods, metric.period
-                ),
-            );
-        }
+    /// Every metric the alarm reads: `metric`, or the metrics of `metrics`.
+    pub fn metrics_read(&self) -> Vec<&Metric> {
+        let math = self
+            .metrics
+            .iter()
+            .flatten()
+            .filter_map(|q| q.metric.as_ref());
+        self.metric.iter().chain(math).collect()
     }
 
     fn validate_math(&self, cx: &mut Cx<'_>, queries: &[MetricQuery]) {
@@ -177,7 +182,6 @@ impl AlarmSpec {
             );
             if let Some(m) = &q.metric {
                 m.validate(cx, &format!("{at}.metric"));
-                self.check_span(cx, &format!("{at}.metric"), m);
             }
             if let Some(e) = &q.expression {
                 if e.trim().is_empty() {
@@ -238,7 +242,6 @@ impl Spec for AlarmSpec {
         );
         if let Some(m) = &self.metric {
             m.validate(cx, "spec.metric");
-            self.check_span(cx, "spec.metric", m);
         }
         if let Some(queries) = &self.metrics {
             self.validate_math(cx, queries);
@@ -253,6 +256,16 @@ impl Spec for AlarmSpec {
             );
         } else if let Some(n) = self.datapoints_to_alarm {
             cx.range("spec.datapointsToAlarm", n, 1, self.evaluation_periods);
+        }
+        let periods = self.metrics_read().into_iter().map(|m| m.period);
+        let period = u64::from(periods.filter(|p| valid_period(*p)).max().unwrap_or(0));
+        let span = period * u64::from(self.evaluation_periods);
+        if span > MAX_EVALUATION_SECONDS {
+            let n = self.evaluation_periods;
+            cx.error(
+                "spec.evaluationPeriods",
+                format!("{n} periods of {period}s span {span}s: an alarm evaluates at most 7 days ({MAX_EVALUATION_SECONDS}s)"),
+            );
         }
         let mut seen = BTreeSet::new();
         for (i, channel) in self.notify().iter().enumerate() {
@@ -283,7 +296,7 @@ impl Spec for AlarmSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::testing::{errors, has_error_at, references, spec};
+    use crate::model::testing::{errors, references, spec};
 
     const BASE: &str =
         "comparison: GreaterThanOrEqualToThreshold\nthreshold: 80\nevaluationPeriods: 3\n";
@@ -348,8 +361,12 @@ mod tests {
         let e = errors::<AlarmSpec>(
             "comparison: LessThanThreshold\nthreshold: 1\nevaluationPeriods: 8\nmetric: {namespace: N, name: M, statistic: Sum, period: 86400}\n",
         );
-        assert!(has_error_at(&e, "spec.evaluationPeriods"), "{e:?}");
-        assert!(e[0].contains("at most 7 days"), "{e:?}");
+        assert_eq!(
+            e,
+            [
+                "spec.evaluationPeriods: 8 periods of 86400s span 691200s: an alarm evaluates at most 7 days (604800s)"
+            ]
+        );
     }
 
     #[test]

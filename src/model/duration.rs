@@ -105,7 +105,13 @@ mod tests {
 
     #[test]
     fn durations_parse_and_print_back() {
-        for (text, secs) in [("30s", 30), ("2m", 120), ("4h", 14_400), ("30d", 2_592_000), ("1h30m", 5400)] {
+        for (text, secs) in [
+            ("30s", 30),
+            ("2m", 120),
+            ("4h", 14_400),
+            ("30d", 2_592_000),
+            ("1h30m", 5400),
+        ] {
             let d: Duration = text.parse().expect("valid");
             assert_eq!(d.as_secs(), secs);
             assert_eq!(d.to_string(), text);
@@ -115,7 +121,10 @@ mod tests {
     #[test]
     fn durations_reject_garbage() {
         for text in ["", "5", "m", "5x", "-5s", "1.5h", "99999999999999999999d"] {
-            assert!(text.parse::<Duration>().is_err(), "{text} should be rejected");
+            assert!(
+                text.parse::<Duration>().is_err(),
+                "{text} should be rejected"
+            );
         }
     }
 }

@@ -175,7 +175,10 @@ impl Cx<'_> {
     /// Checks `value` against `min..=max`, naming the field.
     pub fn range<T: PartialOrd + fmt::Display>(&mut self, field: &str, value: T, min: T, max: T) {
         if value < min || value > max {
-            self.error(field, format!("{value} is out of range: expected {min} to {max}"));
+            self.error(
+                field,
+                format!("{value} is out of range: expected {min} to {max}"),
+            );
         }
     }
 
@@ -186,7 +189,9 @@ impl Cx<'_> {
                 &crate::load::tree::join_key(prefix, b.0),
                 format!("set only one of `{}` and `{}`", a.0, b.0),
             ),
-            (false, false) => self.error(prefix, format!("one of `{}` or `{}` is required", a.0, b.0)),
+            (false, false) => {
+                self.error(prefix, format!("one of `{}` or `{}` is required", a.0, b.0))
+            }
             _ => {}
         }
     }

@@ -56,7 +56,9 @@ pub struct ServiceSpec {
     pub tags: Option<BTreeMap<String, String>>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum LaunchType {
     Fargate,
@@ -203,7 +205,10 @@ impl Spec for ServiceSpec {
         }
         if let Some(strategy) = &self.capacity_provider_strategy {
             if strategy.is_empty() {
-                cx.error("spec.capacityProviderStrategy", "must list at least one capacity provider");
+                cx.error(
+                    "spec.capacityProviderStrategy",
+                    "must list at least one capacity provider",
+                );
             }
             for (i, item) in strategy.iter().enumerate() {
                 let at = format!("spec.capacityProviderStrategy[{i}]");
@@ -211,18 +216,32 @@ impl Spec for ServiceSpec {
                 cx.range(&format!("{at}.base"), item.base, 0, 100_000);
             }
             if strategy.iter().filter(|i| i.base > 0).count() > 1 {
-                cx.error("spec.capacityProviderStrategy", "only one capacity provider can have a `base`");
+                cx.error(
+                    "spec.capacityProviderStrategy",
+                    "only one capacity provider can have a `base`",
+                );
             }
             if !strategy.is_empty() && strategy.iter().all(|i| i.weight == 0) {
-                cx.error("spec.capacityProviderStrategy", "at least one capacity provider needs a weight above 0");
+                cx.error(
+                    "spec.capacityProviderStrategy",
+                    "at least one capacity provider needs a weight above 0",
+                );
             }
         }
         if let Some(net) = &self.network {
             cx.range("spec.network.subnets", net.subnets.len(), 1, 16);
-            cx.range("spec.network.securityGroups", net.security_groups.len(), 0, 5);
+            cx.range(
+                "spec.network.securityGroups",
+                net.security_groups.len(),
+                0,
+                5,
+            );
             for (i, s) in net.subnets.iter().enumerate() {
                 if !s.starts_with("subnet-") {
-                    cx.error(&format!("spec.network.subnets[{i}]"), format!("`{s}` is not a subnet id (subnet-…)"));
+                    cx.error(
+                        &format!("spec.network.subnets[{i}]"),
+                        format!("`{s}` is not a subnet id (subnet-…)"),
+                    );
                 }
             }
             for (i, s) in net.security_groups.iter().enumerate() {
@@ -237,7 +256,10 @@ impl Spec for ServiceSpec {
         if let Some(lbs) = &self.load_balancers {
             for (i, lb) in lbs.iter().enumerate() {
                 if !lb.target_group_arn.starts_with("arn:") {
-                    cx.error(&format!("spec.loadBalancers[{i}].targetGroupArn"), "must be a target group ARN");
+                    cx.error(
+                        &format!("spec.loadBalancers[{i}].targetGroupArn"),
+                        "must be a target group ARN",
+                    );
                 }
             }
         }
@@ -290,7 +312,9 @@ impl Spec for ServiceSpec {
 fn valid_ecs_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 255
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 fn valid_task_definition(td: &str) -> bool {
@@ -310,10 +334,21 @@ mod tests {
 
     #[test]
     fn task_definition_forms_are_recognised() {
-        for ok in ["web", "web:3", "arn:aws:ecs:us-east-1:123456789012:task-definition/web:3"] {
+        for ok in [
+            "web",
+            "web:3",
+            "arn:aws:ecs:us-east-1:123456789012:task-definition/web:3",
+        ] {
             assert!(valid_task_definition(ok), "{ok}");
         }
-        for bad in ["", "web:", "web:0", "web:x", "we b", "arn:aws:ecs:us-east-1:1:service/x"] {
+        for bad in [
+            "",
+            "web:",
+            "web:0",
+            "web:x",
+            "we b",
+            "arn:aws:ecs:us-east-1:1:service/x",
+        ] {
             assert!(!valid_task_definition(bad), "{bad}");
         }
     }

@@ -5,6 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::alarm::Metric;
+use super::alert_channel::Severity;
 use super::duration::Duration;
 use super::{Cx, Kind, Reference, Spec};
 
@@ -107,10 +108,10 @@ pub enum BurnSeverity {
 }
 
 impl BurnSeverity {
-    pub fn severity(self) -> super::alert_channel::Severity {
+    pub fn severity(self) -> Severity {
         match self {
-            BurnSeverity::Ticket => super::alert_channel::Severity::Ticket,
-            BurnSeverity::Page => super::alert_channel::Severity::Page,
+            BurnSeverity::Ticket => Severity::Ticket,
+            BurnSeverity::Page => Severity::Page,
         }
     }
 }

@@ -66,7 +66,10 @@ pub enum Action {
 impl Action {
     /// Whether the plan differs from AWS because of this step.
     pub fn is_change(self) -> bool {
-        !matches!(self, Action::InSync | Action::Blocked | Action::NotReconciled)
+        !matches!(
+            self,
+            Action::InSync | Action::Blocked | Action::NotReconciled
+        )
     }
 
     pub fn marker(self) -> &'static str {
@@ -132,9 +135,18 @@ pub struct Change {
 pub enum Op {
     CreateService(ServiceCreate),
     UpdateService(ServiceUpdate),
-    TagService { arn: String, tags: BTreeMap<String, String> },
-    ScaleToZero { cluster: String, name: String },
-    DeleteService { cluster: String, name: String },
+    TagService {
+        arn: String,
+        tags: BTreeMap<String, String>,
+    },
+    ScaleToZero {
+        cluster: String,
+        name: String,
+    },
+    DeleteService {
+        cluster: String,
+        name: String,
+    },
 }
 
 /// The plan for one resource.
@@ -174,7 +186,11 @@ impl Step {
 
     /// Ops to send now: none when paused.
     pub fn runnable_ops(&self) -> &[Op] {
-        if self.paused.is_some() { &[] } else { &self.ops }
+        if self.paused.is_some() {
+            &[]
+        } else {
+            &self.ops
+        }
     }
 }
 
@@ -210,7 +226,12 @@ impl Plan {
 }
 
 /// Decides what to do. Pure: the same inputs give the same plan.
-pub fn plan(desired: &Desired, observed: &Observed, now: jiff::Timestamp, options: &PlanOptions) -> Plan {
+pub fn plan(
+    desired: &Desired,
+    observed: &Observed,
+    now: jiff::Timestamp,
+    options: &PlanOptions,
+) -> Plan {
     let mut steps = Vec::new();
     for ds in desired.services.values() {
         steps.push(service::plan_service(ds, desired, observed, options));
@@ -229,7 +250,11 @@ pub fn plan(desired: &Desired, observed: &Observed, now: jiff::Timestamp, option
     // Dependency order (SPEC §3), deletions last.
     steps.sort_by(|a, b| {
         let deleting = |s: &Step| matches!(s.action, Action::Delete | Action::Orphaned);
-        (deleting(a), a.resource.kind, &a.resource.name).cmp(&(deleting(b), b.resource.kind, &b.resource.name))
+        (deleting(a), a.resource.kind, &a.resource.name).cmp(&(
+            deleting(b),
+            b.resource.kind,
+            &b.resource.name,
+        ))
     });
     Plan {
         revision: desired.revision.clone(),
@@ -242,13 +267,20 @@ pub fn plan(desired: &Desired, observed: &Observed, now: jiff::Timestamp, option
 
 fn not_reconciled(r: DocRef) -> Step {
     let mut step = Step::new(r.clone(), r.to_string(), Action::NotReconciled);
-    step.notes.push(format!("{} documents are validated but not reconciled by this version", r.kind));
+    step.notes.push(format!(
+        "{} documents are validated but not reconciled by this version",
+        r.kind
+    ));
     step
 }
 
 /// The blast-radius guard: more than `max_deletions` deletions, or more than half
 /// of what this instance owns, refuses every deletion of the plan.
-fn guard_deletions(steps: &mut [Step], observed: &Observed, options: &PlanOptions) -> Option<String> {
+fn guard_deletions(
+    steps: &mut [Step],
+    observed: &Observed,
+    options: &PlanOptions,
+) -> Option<String> {
     let deletions = steps
         .iter()
         .filter(|s| matches!(s.action, Action::Delete | Action::Replace) && s.paused.is_none())

@@ -21,7 +21,11 @@ pub fn render(plan: &Plan, colour: bool) -> String {
         render_step(&mut out, step, colour);
     }
     if let Some(why) = &plan.refused {
-        let _ = writeln!(out, "{}\n", paint(&format!("deletions {why}"), "31", colour));
+        let _ = writeln!(
+            out,
+            "{}\n",
+            paint(&format!("deletions {why}"), "31", colour)
+        );
     }
     let counts = [
         (Action::Create, "to create"),
@@ -41,7 +45,11 @@ pub fn render(plan: &Plan, colour: bool) -> String {
         .map(|(n, label)| format!("{n} {label}"))
         .collect();
     parts.push(format!("{in_sync} in sync"));
-    let headline = if plan.has_changes() { "Plan" } else { "No changes" };
+    let headline = if plan.has_changes() {
+        "Plan"
+    } else {
+        "No changes"
+    };
     let _ = writeln!(out, "{headline}: {}.", parts.join(", "));
     out
 }
@@ -51,7 +59,11 @@ fn render_step(out: &mut String, step: &Step, colour: bool) {
         Action::Create => "32",
         Action::Update => "33",
         Action::Adopt => "36",
-        Action::Delete | Action::Orphaned | Action::Replace | Action::RequiresReplacement | Action::Blocked => "31",
+        Action::Delete
+        | Action::Orphaned
+        | Action::Replace
+        | Action::RequiresReplacement
+        | Action::Blocked => "31",
         Action::InSync | Action::NotReconciled => "2",
     };
     let marker = paint(step.action.marker(), code, colour);
@@ -59,10 +71,24 @@ fn render_step(out: &mut String, step: &Step, colour: bool) {
     if let Some(reason) = &step.paused {
         label = format!("{label}; paused: {reason}, nothing is written");
     }
-    let _ = writeln!(out, "{marker} {}  {}  ({label})", step.resource, step.target);
+    let _ = writeln!(
+        out,
+        "{marker} {}  {}  ({label})",
+        step.resource, step.target
+    );
     for c in &step.changes {
-        let by = c.decided_by.as_ref().map(|d| format!("  [{d}]")).unwrap_or_default();
-        let _ = writeln!(out, "    {}: {} → {}{by}", c.field, value(&c.actual), value(&c.desired));
+        let by = c
+            .decided_by
+            .as_ref()
+            .map(|d| format!("  [{d}]"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "    {}: {} → {}{by}",
+            c.field,
+            value(&c.actual),
+            value(&c.desired)
+        );
     }
     for note in &step.notes {
         let _ = writeln!(out, "    # {note}");
@@ -79,5 +105,9 @@ fn value(v: &serde_json::Value) -> String {
 }
 
 fn paint(text: &str, code: &str, colour: bool) -> String {
-    if colour { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_owned() }
+    if colour {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_owned()
+    }
 }

@@ -11,7 +11,10 @@ pub struct ServiceDoc {
 pub fn service(name: &str, cluster: &str, task_definition: &str) -> ServiceDoc {
     ServiceDoc {
         name: name.to_owned(),
-        lines: vec![format!("cluster: {cluster}"), format!("taskDefinition: {task_definition}")],
+        lines: vec![
+            format!("cluster: {cluster}"),
+            format!("taskDefinition: {task_definition}"),
+        ],
         annotations: Vec::new(),
     }
 }
@@ -38,13 +41,18 @@ impl ServiceDoc {
     }
 
     pub fn paused(mut self, reason: &str) -> Self {
-        self.annotations.push("ecs-operator/paused: \"true\"".to_owned());
-        self.annotations.push(format!("ecs-operator/paused-reason: \"{reason}\""));
+        self.annotations
+            .push("ecs-operator/paused: \"true\"".to_owned());
+        self.annotations
+            .push(format!("ecs-operator/paused-reason: \"{reason}\""));
         self
     }
 
     pub fn build(&self) -> String {
-        let mut out = format!("apiVersion: ecs-operator/v1alpha1\nkind: Service\nmetadata:\n  name: {}\n", self.name);
+        let mut out = format!(
+            "apiVersion: ecs-operator/v1alpha1\nkind: Service\nmetadata:\n  name: {}\n",
+            self.name
+        );
         if !self.annotations.is_empty() {
             out.push_str("  annotations:\n");
             for a in &self.annotations {

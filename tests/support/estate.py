@@ -11,9 +11,13 @@ the standard AWS environment (AWS_ENDPOINT_URL, AWS_REGION, credentials).
 """
 
 import json
+import os
+import re
+import shutil
 import sys
 
 import boto3
+import yaml
 
 
 def network():
@@ -62,8 +66,52 @@ def describe(cluster_name, service):
     print(json.dumps(out["services"], default=str))
 
 
+def prepare(src, dest):
+    services = []
+    for root, _, files in sorted(os.walk(src)):
+        for name in sorted(files):
+            if name.endswith((".yaml", ".yml", ".json")):
+                with open(os.path.join(root, name)) as f:
+                    services += [d for d in yaml.safe_load_all(f) if d and d.get("kind") == "Service"]
+    ec2 = boto3.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.60.0.0/16")["Vpc"]["VpcId"]
+    ids = {}
+    for doc in services:
+        network = doc["spec"].get("network") or {}
+        for sid in network.get("subnets", []):
+            if sid not in ids:
+                cidr = f"10.60.{len(ids)}.0/24"
+                ids[sid] = ec2.create_subnet(VpcId=vpc, CidrBlock=cidr)["Subnet"]["SubnetId"]
+        for gid in network.get("securityGroups", []):
+            if gid not in ids:
+                ids[gid] = ec2.create_security_group(GroupName=gid, Description="tasks", VpcId=vpc)["GroupId"]
+    cluster(*sorted({d["spec"]["cluster"].split("/")[-1] for d in services}))
+    families = {d["spec"]["taskDefinition"].split("/")[-1].split(":")[0] for d in services}
+    taskdef(*sorted(families))
+    shutil.rmtree(dest, ignore_errors=True)
+    shutil.copytree(src, dest)
+    pattern = re.compile("|".join(re.escape(k) for k in sorted(ids, key=len, reverse=True))) if ids else None
+    for root, _, files in os.walk(dest):
+        for name in files:
+            path = os.path.join(root, name)
+            with open(path) as f:
+                text = f.read()
+            if pattern:
+                text = pattern.sub(lambda m: ids[m.group(0)], text)
+            with open(path, "w") as f:
+                f.write(text)
+    print(f"prepared {len(services)} services in {dest}: {len(ids)} network ids mapped")
+
+
 if __name__ == "__main__":
-    commands = {"network": network, "cluster": cluster, "taskdef": taskdef, "scale": scale, "describe": describe}
+    commands = {
+        "network": network,
+        "cluster": cluster,
+        "taskdef": taskdef,
+        "scale": scale,
+        "describe": describe,
+        "prepare": prepare,
+    }
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         sys.exit(__doc__)
     commands[sys.argv[1]](*sys.argv[2:])

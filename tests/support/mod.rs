@@ -65,7 +65,8 @@ impl Moto {
              from moto.server import main\n\
              main(['-H', '127.0.0.1', '-p', '{port}'])\n"
         );
-        let log = std::fs::File::create(std::env::temp_dir().join(format!("moto-{port}.log"))).expect("moto log file");
+        let log = std::fs::File::create(std::env::temp_dir().join(format!("moto-{port}.log")))
+            .expect("moto log file");
         let child = Command::new(python())
             .args(["-c", &script])
             .stdin(Stdio::piped())
@@ -78,14 +79,23 @@ impl Moto {
             _child: child,
             network: OnceLock::new(),
         };
-        poll(Duration::from_secs(60), "moto answers on /moto-api/", || {
-            http_get(port, "/moto-api/").is_some_and(|s| s.starts_with("HTTP/1.1 200") || s.starts_with("HTTP/1.0 200"))
-        });
+        poll(
+            Duration::from_secs(60),
+            "moto answers on /moto-api/",
+            || {
+                http_get(port, "/moto-api/")
+                    .is_some_and(|s| s.starts_with("HTTP/1.1 200") || s.starts_with("HTTP/1.0 200"))
+            },
+        );
         moto
     }
 
     fn port(&self) -> u16 {
-        self.endpoint.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port")
+        self.endpoint
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("port")
     }
 
     /// The standard AWS environment pointing at this server.
@@ -117,7 +127,11 @@ impl Moto {
             .envs(self.env())
             .output()
             .expect("estate.py runs");
-        assert!(out.status.success(), "estate.py {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "estate.py {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         out
     }
 
@@ -179,7 +193,11 @@ impl From<Output> for Run {
 impl Run {
     /// Asserts the exit code, showing everything the process said when it differs.
     pub fn expect_code(&self, code: i32) -> &Self {
-        assert_eq!(self.code, code, "exit code\n--- stdout\n{}\n--- stderr\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, code,
+            "exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
 
@@ -229,7 +247,11 @@ pub fn http(port: u16, method: &str, path: &str) -> Option<String> {
 /// A name no other test of this run uses.
 pub fn unique(prefix: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
-    format!("{prefix}-{}-{}", std::process::id() % 100_000, N.fetch_add(1, Ordering::SeqCst))
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id() % 100_000,
+        N.fetch_add(1, Ordering::SeqCst)
+    )
 }
 
 /// A current-thread runtime for SDK calls in synchronous tests.

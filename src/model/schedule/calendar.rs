@@ -173,10 +173,15 @@ pub struct OverridePeriod {
 /// A Schedule with every field parsed: what schedule evaluation works on.
 #[derive(Debug, Clone)]
 pub struct Calendar {
+    /// The zone every window time and holiday is read in.
     pub timezone: TimeZone,
+    /// Weekly windows; they may touch or overlap (one active period then).
     pub windows: Vec<Window>,
+    /// Local dates on which windows do not open (a window open at midnight stays open).
     pub holidays: BTreeSet<Date>,
+    /// One-off periods that win over windows and holidays; overlapping ones agree.
     pub overrides: Vec<OverridePeriod>,
+    /// Desired count while inactive.
     pub inactive_desired_count: u32,
 }
 

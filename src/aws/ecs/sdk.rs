@@ -1,0 +1,433 @@
+//! ECS through the AWS SDK: requests built from our types, responses mapped back.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use aws_sdk_ecs::types as sdk;
+
+use super::{
+    DeploymentConfig, EcsApi, ObservedService, Registry, ServiceCreate, ServiceUpdate,
+    cluster_name, service_name_of_arn,
+};
+use crate::aws::{AwsError, ErrorKind, record};
+use crate::metrics::Metrics;
+use crate::model::service::{CapacityProviderItem, CircuitBreaker, LoadBalancer, Network};
+
+/// ECS through the AWS SDK.
+#[derive(Clone)]
+pub struct SdkEcs {
+    client: aws_sdk_ecs::Client,
+    metrics: Arc<Metrics>,
+}
+
+impl SdkEcs {
+    pub fn new(config: &aws_config::SdkConfig, metrics: Arc<Metrics>) -> Self {
+        SdkEcs {
+            client: aws_sdk_ecs::Client::new(config),
+            metrics,
+        }
+    }
+}
+
+const ECS: &str = "ecs";
+
+fn err<E, R>(op: &'static str) -> impl FnOnce(aws_sdk_ecs::error::SdkError<E, R>) -> AwsError
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata
+        + std::error::Error
+        + Send
+        + Sync
+        + 'static,
+    R: std::fmt::Debug,
+{
+    move |e| AwsError::from_sdk(ECS, op, e)
+}
+
+impl EcsApi for SdkEcs {
+    async fn list_clusters(&self) -> Result<Vec<String>, AwsError> {
+        let mut names = Vec::new();
+        let mut token = None;
+        loop {
+            let page = self
+                .client
+                .list_clusters()
+                .max_results(100)
+                .set_next_token(token)
+                .send()
+                .await;
+            let page = record(
+                &self.metrics,
+                ECS,
+                "ListClusters",
+                page.map_err(err("ListClusters")),
+            )?;
+            names.extend(
+                page.cluster_arns()
+                    .iter()
+                    .map(|a| cluster_name(a).to_owned()),
+            );
+            token = page.next_token().map(str::to_owned);
+            if token.is_none() {
+                return Ok(names);
+            }
+        }
+    }
+
+    async fn list_services(&self, cluster: &str) -> Result<Vec<String>, AwsError> {
+        let mut names = Vec::new();
+        let mut token = None;
+        loop {
+            let page = self
+                .client
+                .list_services()
+                .cluster(cluster)
+                .max_results(100)
+                .set_next_token(token)
+                .send()
+                .await;
+            let page = record(
+                &self.metrics,
+                ECS,
+                "ListServices",
+                page.map_err(err("ListServices")),
+            )?;
+            names.extend(
+                page.service_arns()
+                    .iter()
+                    .map(|a| service_name_of_arn(a).to_owned()),
+            );
+            token = page.next_token().map(str::to_owned);
+            if token.is_none() {
+                return Ok(names);
+            }
+        }
+    }
+
+    async fn describe_services(
+        &self,
+        cluster: &str,
+        names: &[String],
+    ) -> Result<Vec<ObservedService>, AwsError> {
+        let out = self
+            .client
+            .describe_services()
+            .cluster(cluster)
+            .set_services(Some(names.to_vec()))
+            .include(sdk::ServiceField::Tags)
+            .send()
+            .await;
+        let out = record(
+            &self.metrics,
+            ECS,
+            "DescribeServices",
+            out.map_err(err("DescribeServices")),
+        )?;
+        Ok(out
+            .services()
+            .iter()
+            .map(|s| observed(cluster, s))
+            .collect())
+    }
+
+    async fn resolve_task_definition(&self, task_definition: &str) -> Result<String, AwsError> {
+        let out = self
+            .client
+            .describe_task_definition()
+            .task_definition(task_definition)
+            .send()
+            .await;
+        let out = record(
+            &self.metrics,
+            ECS,
+            "DescribeTaskDefinition",
+            out.map_err(err("DescribeTaskDefinition")),
+        )?;
+        out.task_definition()
+            .and_then(|t| t.task_definition_arn())
+            .map(str::to_owned)
+            .ok_or_else(|| AwsError {
+                service: ECS,
+                operation: "DescribeTaskDefinition",
+                kind: ErrorKind::NotFound,
+                code: None,
+                message: format!("task definition {task_definition} not found"),
+            })
+    }
+
+    async fn create_service(&self, input: &ServiceCreate) -> Result<String, AwsError> {
+        let mut req = self
+            .client
+            .create_service()
+            .cluster(&input.cluster)
+            .service_name(&input.name)
+            .task_definition(&input.task_definition)
+            .desired_count(to_i32(input.desired_count))
+            .set_launch_type(input.launch_type.as_deref().map(sdk::LaunchType::from))
+            .set_capacity_provider_strategy(
+                (!input.capacity_provider_strategy.is_empty())
+                    .then(|| strategy(&input.capacity_provider_strategy)),
+            )
+            .set_platform_version(input.platform_version.clone())
+            .set_network_configuration(input.network.as_ref().map(network))
+            .set_load_balancers(Some(
+                input.load_balancers.iter().map(load_balancer).collect(),
+            ))
+            .set_service_registries(Some(
+                input.service_registries.iter().map(registry).collect(),
+            ))
+            .set_deployment_configuration(input.deployment.as_ref().map(deployment))
+            .set_health_check_grace_period_seconds(
+                input.health_check_grace_period_seconds.map(to_i32),
+            )
+            .set_enable_execute_command(input.enable_execute_command)
+            .set_propagate_tags(
+                input
+                    .propagate_tags
+                    .as_deref()
+                    .map(sdk::PropagateTags::from),
+            );
+        for (k, v) in &input.tags {
+            req = req.tags(sdk::Tag::builder().key(k).value(v).build());
+        }
+        let out = record(
+            &self.metrics,
+            ECS,
+            "CreateService",
+            req.send().await.map_err(err("CreateService")),
+        )?;
+        Ok(out
+            .service()
+            .and_then(|s| s.service_arn())
+            .unwrap_or_default()
+            .to_owned())
+    }
+
+    async fn update_service(&self, input: &ServiceUpdate) -> Result<(), AwsError> {
+        let req = self
+            .client
+            .update_service()
+            .cluster(&input.cluster)
+            .service(&input.name)
+            .set_desired_count(input.desired_count.map(to_i32))
+            .set_task_definition(input.task_definition.clone())
+            .set_capacity_provider_strategy(
+                input.capacity_provider_strategy.as_deref().map(strategy),
+            )
+            .set_platform_version(input.platform_version.clone())
+            .set_network_configuration(input.network.as_ref().map(network))
+            .set_load_balancers(
+                input
+                    .load_balancers
+                    .as_ref()
+                    .map(|l| l.iter().map(load_balancer).collect()),
+            )
+            .set_service_registries(
+                input
+                    .service_registries
+                    .as_ref()
+                    .map(|r| r.iter().map(registry).collect()),
+            )
+            .set_deployment_configuration(input.deployment.as_ref().map(deployment))
+            .set_health_check_grace_period_seconds(
+                input.health_check_grace_period_seconds.map(to_i32),
+            )
+            .set_enable_execute_command(input.enable_execute_command)
+            .set_propagate_tags(
+                input
+                    .propagate_tags
+                    .as_deref()
+                    .map(sdk::PropagateTags::from),
+            );
+        record(
+            &self.metrics,
+            ECS,
+            "UpdateService",
+            req.send().await.map_err(err("UpdateService")),
+        )?;
+        Ok(())
+    }
+
+    async fn tag_service(
+        &self,
+        arn: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<(), AwsError> {
+        let mut req = self.client.tag_resource().resource_arn(arn);
+        for (k, v) in tags {
+            req = req.tags(sdk::Tag::builder().key(k).value(v).build());
+        }
+        record(
+            &self.metrics,
+            ECS,
+            "TagResource",
+            req.send().await.map_err(err("TagResource")),
+        )?;
+        Ok(())
+    }
+
+    async fn delete_service(&self, cluster: &str, name: &str) -> Result<(), AwsError> {
+        let out = self
+            .client
+            .delete_service()
+            .cluster(cluster)
+            .service(name)
+            .send()
+            .await;
+        record(
+            &self.metrics,
+            ECS,
+            "DeleteService",
+            out.map_err(err("DeleteService")),
+        )?;
+        Ok(())
+    }
+}
+
+fn to_i32(n: u32) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+fn to_u32(n: i32) -> u32 {
+    u32::try_from(n).unwrap_or(0)
+}
+
+fn strategy(items: &[CapacityProviderItem]) -> Vec<sdk::CapacityProviderStrategyItem> {
+    items
+        .iter()
+        .filter_map(|i| {
+            sdk::CapacityProviderStrategyItem::builder()
+                .capacity_provider(&i.capacity_provider)
+                .weight(to_i32(i.weight))
+                .base(to_i32(i.base))
+                .build()
+                .ok()
+        })
+        .collect()
+}
+
+fn network(n: &Network) -> sdk::NetworkConfiguration {
+    let vpc = sdk::AwsVpcConfiguration::builder()
+        .set_subnets(Some(n.subnets.clone()))
+        .set_security_groups(Some(n.security_groups.clone()))
+        .assign_public_ip(if n.assign_public_ip {
+            sdk::AssignPublicIp::Enabled
+        } else {
+            sdk::AssignPublicIp::Disabled
+        })
+        .build()
+        .ok();
+    sdk::NetworkConfiguration::builder()
+        .set_awsvpc_configuration(vpc)
+        .build()
+}
+
+fn load_balancer(lb: &LoadBalancer) -> sdk::LoadBalancer {
+    sdk::LoadBalancer::builder()
+        .target_group_arn(&lb.target_group_arn)
+        .container_name(&lb.container_name)
+        .container_port(i32::from(lb.container_port))
+        .build()
+}
+
+fn registry(r: &Registry) -> sdk::ServiceRegistry {
+    sdk::ServiceRegistry::builder()
+        .registry_arn(&r.registry_arn)
+        .set_container_name(r.container_name.clone())
+        .set_container_port(r.container_port.map(i32::from))
+        .set_port(r.port.map(i32::from))
+        .build()
+}
+
+fn deployment(d: &DeploymentConfig) -> sdk::DeploymentConfiguration {
+    sdk::DeploymentConfiguration::builder()
+        .set_minimum_healthy_percent(d.minimum_healthy_percent.map(to_i32))
+        .set_maximum_percent(d.maximum_percent.map(to_i32))
+        .set_deployment_circuit_breaker(d.circuit_breaker.map(|c| {
+            sdk::DeploymentCircuitBreaker::builder()
+                .enable(c.enable)
+                .rollback(c.rollback)
+                .build()
+        }))
+        .build()
+}
+
+fn port(n: Option<i32>) -> Option<u16> {
+    n.and_then(|p| u16::try_from(p).ok())
+}
+
+fn observed(cluster: &str, s: &sdk::Service) -> ObservedService {
+    let network = s
+        .network_configuration()
+        .and_then(|n| n.awsvpc_configuration())
+        .map(|v| Network {
+            subnets: v.subnets().to_vec(),
+            security_groups: v.security_groups().to_vec(),
+            assign_public_ip: v.assign_public_ip() == Some(&sdk::AssignPublicIp::Enabled),
+        });
+    let deployment = s.deployment_configuration().map(|d| DeploymentConfig {
+        minimum_healthy_percent: d.minimum_healthy_percent().map(to_u32),
+        maximum_percent: d.maximum_percent().map(to_u32),
+        circuit_breaker: d.deployment_circuit_breaker().map(|c| CircuitBreaker {
+            enable: c.enable(),
+            rollback: c.rollback(),
+        }),
+    });
+    ObservedService {
+        arn: s.service_arn().unwrap_or_default().to_owned(),
+        cluster: s
+            .cluster_arn()
+            .map(cluster_name)
+            .unwrap_or(cluster_name(cluster))
+            .to_owned(),
+        name: s.service_name().unwrap_or_default().to_owned(),
+        status: s.status().unwrap_or_default().to_owned(),
+        desired_count: to_u32(s.desired_count()),
+        running_count: to_u32(s.running_count()),
+        task_definition: s.task_definition().unwrap_or_default().to_owned(),
+        launch_type: s.launch_type().map(|l| l.as_str().to_owned()),
+        capacity_provider_strategy: s
+            .capacity_provider_strategy()
+            .iter()
+            .map(|i| CapacityProviderItem {
+                capacity_provider: i.capacity_provider().to_owned(),
+                weight: to_u32(i.weight()),
+                base: to_u32(i.base()),
+            })
+            .collect(),
+        platform_version: s.platform_version().map(str::to_owned),
+        network,
+        load_balancers: s
+            .load_balancers()
+            .iter()
+            .map(|lb| LoadBalancer {
+                target_group_arn: lb.target_group_arn().unwrap_or_default().to_owned(),
+                container_name: lb.container_name().unwrap_or_default().to_owned(),
+                container_port: port(lb.container_port()).unwrap_or(0),
+            })
+            .collect(),
+        service_registries: s
+            .service_registries()
+            .iter()
+            .map(|r| Registry {
+                registry_arn: r.registry_arn().unwrap_or_default().to_owned(),
+                container_name: r.container_name().map(str::to_owned),
+                container_port: port(r.container_port()),
+                port: port(r.port()),
+            })
+            .collect(),
+        deployment,
+        health_check_grace_period_seconds: s.health_check_grace_period_seconds().map(to_u32),
+        enable_execute_command: s.enable_execute_command(),
+        propagate_tags: s.propagate_tags().map(|p| p.as_str().to_owned()),
+        tags: s
+            .tags()
+            .iter()
+            .filter_map(|t| {
+                Some((
+                    t.key()?.to_owned(),
+                    t.value().unwrap_or_default().to_owned(),
+                ))
+            })
+            .collect(),
+    }
+}

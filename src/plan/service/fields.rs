@@ -1,0 +1,165 @@
+//! Field-level comparison of one ECS service: normalised projections of the
+//! managed fields, the single UpdateService they add up to, and creation input.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use crate::aws::ecs::{DeploymentConfig, ObservedService, Registry, ServiceCreate, ServiceUpdate};
+use crate::desired::DesiredService;
+use crate::model::service::{CapacityProviderItem, Network};
+use crate::plan::Change;
+
+/// Accumulates drifted fields into one UpdateService.
+pub(super) struct Diff {
+    pub changes: Vec<Change>,
+    pub update: ServiceUpdate,
+    pub touched: bool,
+}
+
+impl Diff {
+    pub fn new(cluster: &str, name: &str) -> Self {
+        Diff {
+            changes: Vec::new(),
+            update: ServiceUpdate {
+                cluster: cluster.to_owned(),
+                name: name.to_owned(),
+                ..ServiceUpdate::default()
+            },
+            touched: false,
+        }
+    }
+
+    pub fn field(
+        &mut self,
+        name: &str,
+        actual: Value,
+        desired: Value,
+        set: impl FnOnce(&mut ServiceUpdate),
+    ) {
+        if actual != desired {
+            self.changes.push(Change {
+                field: name.to_owned(),
+                actual,
+                desired,
+                decided_by: None,
+            });
+            set(&mut self.update);
+            self.touched = true;
+        }
+    }
+}
+
+/// Launch type and capacity provider strategy (SPEC §2.1): a strategy is set in
+/// place; an empty strategy returns to the launch type; a different launch type
+/// needs a new service. Returns the replacement reason, if any.
+pub(super) fn launch_and_capacity(
+    ds: &DesiredService,
+    live: &ObservedService,
+    diff: &mut Diff,
+) -> Option<String> {
+    if let Some(want) = &ds.spec.capacity_provider_strategy {
+        let want = normal_strategy(want);
+        let have = normal_strategy(&live.capacity_provider_strategy);
+        diff.field("capacityProviderStrategy", json!(have), json!(want), |u| {
+            u.capacity_provider_strategy = Some(want.clone())
+        });
+        return None;
+    }
+    let want = ds.spec.launch_type?.as_str();
+    if !live.capacity_provider_strategy.is_empty() {
+        diff.field(
+            "capacityProviderStrategy",
+            json!(normal_strategy(&live.capacity_provider_strategy)),
+            json!([]),
+            |u| u.capacity_provider_strategy = Some(Vec::new()),
+        );
+    }
+    match live.launch_type.as_deref() {
+        Some(have) if have != want => {
+            diff.changes.push(Change {
+                field: "launchType".to_owned(),
+                actual: json!(have),
+                desired: json!(want),
+                decided_by: None,
+            });
+            Some(format!(
+                "launchType cannot change from {have} to {want} in place"
+            ))
+        }
+        _ => None,
+    }
+}
+
+pub(super) fn normal_strategy(items: &[CapacityProviderItem]) -> Vec<CapacityProviderItem> {
+    let mut v = items.to_vec();
+    v.sort();
+    v
+}
+
+pub(super) fn normal_network(n: &Network) -> Network {
+    let mut n = n.clone();
+    n.subnets.sort();
+    n.subnets.dedup();
+    n.security_groups.sort();
+    n.security_groups.dedup();
+    n
+}
+
+/// Registries with ARNs; `Err` when one names a `DiscoveryService` document,
+/// whose ARN this version cannot resolve (the field is then left alone).
+pub(super) fn resolve_registries(ds: &DesiredService) -> Result<Option<Vec<Registry>>, String> {
+    let Some(regs) = &ds.spec.service_registries else {
+        return Ok(None);
+    };
+    let mut out = Vec::new();
+    for r in regs {
+        match (&r.registry_arn, &r.discovery_service) {
+            (Some(arn), _) => out.push(Registry {
+                registry_arn: arn.clone(),
+                container_name: r.container_name.clone(),
+                container_port: r.container_port,
+                port: r.port,
+            }),
+            (None, Some(name)) => {
+                return Err(format!(
+                    "serviceRegistries names DiscoveryService/{name}, which this version does not reconcile; registries are left as they are"
+                ));
+            }
+            (None, None) => {}
+        }
+    }
+    out.sort();
+    Ok(Some(out))
+}
+
+pub(super) fn creation(
+    ds: &DesiredService,
+    task_definition: String,
+    desired_count: u32,
+    service_registries: Vec<Registry>,
+    tags: BTreeMap<String, String>,
+) -> ServiceCreate {
+    let s = &ds.spec;
+    ServiceCreate {
+        cluster: ds.cluster.clone(),
+        name: ds.service_name.clone(),
+        task_definition,
+        desired_count,
+        launch_type: s.launch_type.map(|l| l.as_str().to_owned()),
+        capacity_provider_strategy: s.capacity_provider_strategy.clone().unwrap_or_default(),
+        platform_version: s.platform_version.clone(),
+        network: s.network.clone(),
+        load_balancers: s.load_balancers.clone().unwrap_or_default(),
+        service_registries,
+        deployment: s.deployment.as_ref().map(|d| DeploymentConfig {
+            minimum_healthy_percent: d.minimum_healthy_percent,
+            maximum_percent: d.maximum_percent,
+            circuit_breaker: d.circuit_breaker,
+        }),
+        health_check_grace_period_seconds: s.health_check_grace_period_seconds,
+        enable_execute_command: s.enable_execute_command,
+        propagate_tags: s.propagate_tags.map(|p| p.as_str().to_owned()),
+        tags,
+    }
+}

@@ -1,0 +1,341 @@
+//! Planning ECS services: create, update drifted managed fields, adopt, orphan, replace.
+
+use std::collections::BTreeMap;
+
+mod fields;
+#[cfg(test)]
+mod tests;
+
+use serde_json::{Value, json};
+
+use super::{Action, Change, INSTANCE_TAG, OWNER_TAG, Op, PlanOptions, Step};
+use crate::aws::ecs::DeploymentConfig;
+use crate::desired::{Desired, DesiredService};
+use crate::model::{DocRef, Kind};
+use crate::observed::Observed;
+use fields::{Diff, creation, launch_and_capacity, normal_network, resolve_registries};
+
+/// The tags every owned service carries.
+pub fn ownership_tags(instance: &str, owner: &DocRef) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (INSTANCE_TAG.to_owned(), instance.to_owned()),
+        (OWNER_TAG.to_owned(), owner.to_string()),
+    ])
+}
+
+fn target(cluster: &str, name: &str) -> String {
+    format!("ecs service {cluster}/{name}")
+}
+
+/// `…:task-definition/web:3` → `web:3`, for people.
+fn short_td(td: &str) -> String {
+    td.rsplit_once(":task-definition/")
+        .map_or(td, |(_, t)| t)
+        .to_owned()
+}
+
+pub fn plan_service(
+    ds: &DesiredService,
+    desired: &Desired,
+    observed: &Observed,
+    options: &PlanOptions,
+) -> Step {
+    let me = DocRef::new(Kind::Service, &ds.name);
+    let mut step = Step::new(
+        me.clone(),
+        target(&ds.cluster, &ds.service_name),
+        Action::InSync,
+    );
+    step.paused = ds.paused.clone();
+    let blocked = |mut step: Step, why: String| {
+        step.action = Action::Blocked;
+        step.notes.push(why);
+        step
+    };
+    if let Some(e) = observed.errors.get(&format!("cluster {}", ds.cluster)) {
+        return blocked(
+            step,
+            format!("could not observe cluster {}: {e}", ds.cluster),
+        );
+    }
+    if observed.missing_clusters.contains(&ds.cluster) {
+        return blocked(
+            step,
+            format!(
+                "cluster {} does not exist (the operator does not create clusters)",
+                ds.cluster
+            ),
+        );
+    }
+    if !observed.listed_clusters.contains(&ds.cluster) {
+        return blocked(step, format!("cluster {} was not observed", ds.cluster));
+    }
+    let task_definition = match observed.task_definitions.get(&ds.spec.task_definition) {
+        Some(Ok(arn)) => arn.clone(),
+        Some(Err(e)) => return blocked(step, e.clone()),
+        None => {
+            return blocked(
+                step,
+                format!(
+                    "task definition {} was not observed",
+                    ds.spec.task_definition
+                ),
+            );
+        }
+    };
+    let autoscaler = desired.autoscaler_of(&ds.name);
+    if let Some((name, _)) = autoscaler {
+        step.notes
+            .push(format!("desiredCount is owned by Autoscaler/{name}"));
+    }
+    if let Some((name, _)) = desired.schedule_of(&ds.name) {
+        step.notes.push(format!(
+            "Schedule/{name} is not reconciled by this version; capacity comes from the Service"
+        ));
+    }
+    let registries = match resolve_registries(ds) {
+        Ok(r) => r,
+        Err(why) => {
+            step.notes.push(why);
+            None
+        }
+    };
+    let mut tags = ds.spec.tags.clone().unwrap_or_default();
+    tags.extend(ownership_tags(&options.instance, &me));
+
+    let Some(live) = observed.service(&ds.cluster, &ds.service_name) else {
+        let desired_count = match autoscaler {
+            Some((_, a)) => ds
+                .desired_count
+                .clamp(a.min_capacity, a.max_capacity.max(a.min_capacity)),
+            None => ds.desired_count,
+        };
+        let create = creation(
+            ds,
+            task_definition,
+            desired_count,
+            registries.unwrap_or_default(),
+            tags,
+        );
+        step.action = Action::Create;
+        step.changes.push(Change {
+            field: "service".to_owned(),
+            actual: Value::Null,
+            desired: json!(format!(
+                "{} tasks of {}",
+                desired_count,
+                short_td(&create.task_definition)
+            )),
+            decided_by: None,
+        });
+        step.ops.push(Op::CreateService(create));
+        return step;
+    };
+    step.arn = Some(live.arn.clone());
+    if live.status == "DRAINING" {
+        return blocked(
+            step,
+            "the service is draining after a deletion; it is created again once it is gone"
+                .to_owned(),
+        );
+    }
+    let adopting = match live.tags.get(INSTANCE_TAG) {
+        None => true,
+        Some(owner) if owner == &options.instance => false,
+        Some(other) => {
+            return blocked(
+                step,
+                format!("owned by operator instance `{other}`; this instance does not touch it"),
+            );
+        }
+    };
+
+    let mut diff = Diff::new(&ds.cluster, &ds.service_name);
+    if autoscaler.is_none() {
+        diff.field(
+            "desiredCount",
+            json!(live.desired_count),
+            json!(ds.desired_count),
+            |u| u.desired_count = Some(ds.desired_count),
+        );
+    }
+    diff.field(
+        "taskDefinition",
+        json!(short_td(&live.task_definition)),
+        json!(short_td(&task_definition)),
+        |u| u.task_definition = Some(task_definition.clone()),
+    );
+    let replacement = launch_and_capacity(ds, live, &mut diff);
+    if let Some(pv) = &ds.spec.platform_version {
+        diff.field(
+            "platformVersion",
+            json!(live.platform_version),
+            json!(pv),
+            |u| u.platform_version = Some(pv.clone()),
+        );
+    }
+    if let Some(net) = &ds.spec.network {
+        let want = normal_network(net);
+        let have = live.network.as_ref().map(normal_network);
+        diff.field("network", json!(have), json!(want), |u| {
+            u.network = Some(want.clone())
+        });
+    }
+    if let Some(lbs) = &ds.spec.load_balancers {
+        let mut want = lbs.clone();
+        want.sort();
+        let mut have = live.load_balancers.clone();
+        have.sort();
+        diff.field("loadBalancers", json!(have), json!(want), |u| {
+            u.load_balancers = Some(want.clone())
+        });
+    }
+    if let Some(want) = registries {
+        let mut have = live.service_registries.clone();
+        have.sort();
+        diff.field("serviceRegistries", json!(have), json!(want), |u| {
+            u.service_registries = Some(want.clone())
+        });
+    }
+    if let Some(d) = &ds.spec.deployment {
+        let have = live.deployment.unwrap_or_default();
+        // Only the sub-fields the document sets are managed; the others keep their live value.
+        let want = DeploymentConfig {
+            minimum_healthy_percent: d.minimum_healthy_percent.or(have.minimum_healthy_percent),
+            maximum_percent: d.maximum_percent.or(have.maximum_percent),
+            circuit_breaker: d.circuit_breaker.or(have.circuit_breaker),
+        };
+        diff.field("deployment", json!(have), json!(want), |u| {
+            u.deployment = Some(want)
+        });
+    }
+    if let Some(g) = ds.spec.health_check_grace_period_seconds {
+        diff.field(
+            "healthCheckGracePeriodSeconds",
+            json!(live.health_check_grace_period_seconds),
+            json!(g),
+            |u| u.health_check_grace_period_seconds = Some(g),
+        );
+    }
+    if let Some(e) = ds.spec.enable_execute_command {
+        diff.field(
+            "enableExecuteCommand",
+            json!(live.enable_execute_command),
+            json!(e),
+            |u| u.enable_execute_command = Some(e),
+        );
+    }
+    if let Some(p) = ds.spec.propagate_tags {
+        let have = live
+            .propagate_tags
+            .clone()
+            .unwrap_or_else(|| "NONE".to_owned());
+        diff.field("propagateTags", json!(have), json!(p.as_str()), |u| {
+            u.propagate_tags = Some(p.as_str().to_owned())
+        });
+    }
+    let missing_tags: BTreeMap<String, String> = tags
+        .iter()
+        .filter(|(k, v)| live.tags.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    for (k, v) in &missing_tags {
+        diff.changes.push(Change {
+            field: format!("tags.{k}"),
+            actual: json!(live.tags.get(k)),
+            desired: json!(v),
+            decided_by: None,
+        });
+    }
+
+    step.changes = diff.changes;
+    if let Some(why) = replacement {
+        step.notes.push(why);
+        if options.allow_replace {
+            step.action = Action::Replace;
+            let desired_count = live.desired_count;
+            step.ops = vec![
+                Op::ScaleToZero {
+                    cluster: ds.cluster.clone(),
+                    name: ds.service_name.clone(),
+                },
+                Op::DeleteService {
+                    cluster: ds.cluster.clone(),
+                    name: ds.service_name.clone(),
+                },
+                Op::CreateService(creation(
+                    ds,
+                    task_definition,
+                    desired_count,
+                    Vec::new(),
+                    tags,
+                )),
+            ];
+        } else {
+            step.action = Action::RequiresReplacement;
+        }
+        return step;
+    }
+    if diff.touched {
+        step.ops.push(Op::UpdateService(diff.update));
+    }
+    if !missing_tags.is_empty() {
+        step.ops.push(Op::TagService {
+            arn: live.arn.clone(),
+            tags: missing_tags,
+        });
+    }
+    step.action = match (adopting, step.ops.is_empty()) {
+        (true, _) => Action::Adopt,
+        (false, true) => Action::InSync,
+        (false, false) => Action::Update,
+    };
+    step
+}
+
+/// Owned services with no document: orphaned, or deleted with `--prune`.
+pub fn orphans(desired: &Desired, observed: &Observed, options: &PlanOptions) -> Vec<Step> {
+    let declared: std::collections::BTreeSet<(&str, &str)> = desired
+        .services
+        .values()
+        .map(|s| (s.cluster.as_str(), s.service_name.as_str()))
+        .collect();
+    let mut steps = Vec::new();
+    for ((cluster, name), live) in &observed.services {
+        let ours = live.tags.get(INSTANCE_TAG) == Some(&options.instance);
+        if !ours || declared.contains(&(cluster.as_str(), name.as_str())) || live.status != "ACTIVE"
+        {
+            continue;
+        }
+        let doc = live
+            .tags
+            .get(OWNER_TAG)
+            .and_then(|o| o.strip_prefix("Service/"))
+            .unwrap_or(name);
+        let mut step = Step::new(
+            DocRef::new(Kind::Service, doc),
+            target(cluster, name),
+            Action::Orphaned,
+        );
+        step.arn = Some(live.arn.clone());
+        step.notes
+            .push("no document declares it any more".to_owned());
+        if options.prune {
+            step.action = Action::Delete;
+            if live.desired_count > 0 {
+                step.ops.push(Op::ScaleToZero {
+                    cluster: cluster.clone(),
+                    name: name.clone(),
+                });
+            }
+            step.ops.push(Op::DeleteService {
+                cluster: cluster.clone(),
+                name: name.clone(),
+            });
+        } else {
+            step.notes.push("delete it with --prune".to_owned());
+        }
+        steps.push(step);
+    }
+    steps
+}

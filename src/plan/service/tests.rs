@@ -1,0 +1,139 @@
+//! Pure tests of Service planning.
+
+use super::*;
+use crate::aws::ecs::ObservedService;
+use crate::load::Source;
+
+fn desired(yaml: &str) -> Desired {
+    let source = Source {
+        files: vec![("d.yaml".to_owned(), yaml.to_owned())],
+        revision: "r1".to_owned(),
+    };
+    Desired::from_source(&source).unwrap_or_else(|d| panic!("{d}"))
+}
+
+const WEB: &str = "apiVersion: ecs-operator/v1alpha1\nkind: Service\nmetadata: {name: web}\nspec:\n  cluster: prod\n  taskDefinition: web\n  desiredCount: 2\n";
+const TD: &str = "arn:aws:ecs:us-east-1:1:task-definition/web:3";
+
+fn observed(live: Option<ObservedService>) -> Observed {
+    let mut o = Observed::default();
+    o.listed_clusters.insert("prod".to_owned());
+    o.task_definitions
+        .insert("web".to_owned(), Ok(TD.to_owned()));
+    if let Some(s) = live {
+        o.services.insert(("prod".to_owned(), s.name.clone()), s);
+    }
+    o
+}
+
+fn live(desired_count: u32) -> ObservedService {
+    ObservedService {
+        arn: "arn:aws:ecs:us-east-1:1:service/prod/web".to_owned(),
+        cluster: "prod".to_owned(),
+        name: "web".to_owned(),
+        status: "ACTIVE".to_owned(),
+        desired_count,
+        running_count: desired_count,
+        task_definition: TD.to_owned(),
+        launch_type: Some("FARGATE".to_owned()),
+        capacity_provider_strategy: Vec::new(),
+        platform_version: None,
+        network: None,
+        load_balancers: Vec::new(),
+        service_registries: Vec::new(),
+        deployment: None,
+        health_check_grace_period_seconds: None,
+        enable_execute_command: false,
+        propagate_tags: None,
+        tags: ownership_tags("default", &DocRef::new(Kind::Service, "web")),
+    }
+}
+
+fn step(yaml: &str, live: Option<ObservedService>) -> Step {
+    let d = desired(yaml);
+    plan_service(
+        &d.services["web"],
+        &d,
+        &observed(live),
+        &PlanOptions::default(),
+    )
+}
+
+#[test]
+fn a_missing_service_is_created_with_ownership_tags() {
+    let s = step(WEB, None);
+    assert_eq!(s.action, Action::Create);
+    let Some(Op::CreateService(c)) = s.ops.first() else {
+        panic!("{s:?}")
+    };
+    assert_eq!(c.task_definition, TD);
+    assert_eq!(c.desired_count, 2);
+    assert_eq!(
+        c.tags.get(OWNER_TAG).map(String::as_str),
+        Some("Service/web")
+    );
+}
+
+#[test]
+fn an_equal_service_is_in_sync_and_sends_nothing() {
+    let s = step(WEB, Some(live(2)));
+    assert_eq!(s.action, Action::InSync);
+    assert!(s.ops.is_empty());
+}
+
+#[test]
+fn desired_count_drift_is_one_update_with_actual_and_desired() {
+    let s = step(WEB, Some(live(7)));
+    assert_eq!(s.action, Action::Update);
+    assert_eq!(s.changes[0].field, "desiredCount");
+    assert_eq!(
+        (s.changes[0].actual.clone(), s.changes[0].desired.clone()),
+        (json!(7), json!(2))
+    );
+    assert_eq!(s.ops.len(), 1);
+}
+
+#[test]
+fn desired_count_is_not_drift_when_an_autoscaler_owns_it() {
+    let yaml = format!(
+        "{WEB}---\napiVersion: ecs-operator/v1alpha1\nkind: Autoscaler\nmetadata: {{name: web}}\nspec: {{serviceRef: web, minCapacity: 1, maxCapacity: 10}}\n"
+    );
+    let s = step(&yaml, Some(live(7)));
+    assert_eq!(s.action, Action::InSync);
+    assert!(
+        s.notes
+            .iter()
+            .any(|n| n.contains("owned by Autoscaler/web"))
+    );
+}
+
+#[test]
+fn a_capacity_provider_strategy_replaces_the_launch_type_in_place() {
+    let yaml = format!(
+        "{WEB}  capacityProviderStrategy: [{{capacityProvider: FARGATE_SPOT, weight: 1}}]\n"
+    );
+    let s = step(&yaml, Some(live(2)));
+    assert_eq!(s.action, Action::Update);
+    let Some(Op::UpdateService(u)) = s.ops.first() else {
+        panic!("{s:?}")
+    };
+    assert_eq!(u.capacity_provider_strategy.as_ref().map(Vec::len), Some(1));
+}
+
+#[test]
+fn an_untagged_service_is_adopted() {
+    let mut l = live(2);
+    l.tags.clear();
+    let s = step(WEB, Some(l));
+    assert_eq!(s.action, Action::Adopt);
+    assert!(matches!(&s.ops[..], [Op::TagService { .. }]));
+}
+
+#[test]
+fn unmanaged_fields_are_never_compared() {
+    let mut l = live(2);
+    l.health_check_grace_period_seconds = Some(99);
+    l.enable_execute_command = true;
+    l.tags.insert("cost-centre".to_owned(), "42".to_owned());
+    assert_eq!(step(WEB, Some(l)).action, Action::InSync);
+}

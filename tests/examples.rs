@@ -1,0 +1,63 @@
+//! The users' examples (one folder per seed system) validate, and their Services
+//! apply and converge on moto.
+
+mod support;
+
+use support::{Moto, path_str, root};
+
+fn folders() -> Vec<std::path::PathBuf> {
+    let mut dirs: Vec<_> = std::fs::read_dir(root().join("examples"))
+        .expect("examples/")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+#[test]
+fn every_seed_system_has_an_example_that_validates_alone_and_together() {
+    let moto = Moto::shared();
+    let names: Vec<String> = folders()
+        .iter()
+        .filter_map(|p| p.file_name().and_then(|n| n.to_str()).map(str::to_owned))
+        .collect();
+    assert_eq!(
+        names,
+        ["amapiano", "cti-scraper", "espejo", "gengar", "rfp-copilot"]
+    );
+    for dir in folders() {
+        moto.operator(&["validate", "-f", path_str(&dir)])
+            .expect_code(0);
+    }
+    let all = moto.operator(&["validate", "-f", path_str(&root().join("examples"))]);
+    all.expect_code(0);
+}
+
+#[test]
+fn the_examples_services_apply_and_converge_on_moto() {
+    let moto = Moto::shared();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let desired = tmp.path().join("desired");
+    moto.platform(&[
+        "prepare",
+        path_str(&root().join("examples")),
+        path_str(&desired),
+    ]);
+    let files = path_str(&desired);
+    let first = moto.operator(&["apply", "-f", files, "--instance", "examples"]);
+    first.expect_code(0);
+    assert!(first.writes() >= 5, "{}", first.stdout);
+    let second = moto.operator(&["apply", "-f", files, "--instance", "examples"]);
+    second.expect_code(0);
+    assert_eq!(second.writes(), 0, "{}", second.stdout);
+    moto.operator(&[
+        "plan",
+        "-f",
+        files,
+        "--instance",
+        "examples",
+        "--detailed-exitcode",
+    ])
+    .expect_code(0);
+}
