@@ -55,6 +55,7 @@ fn status(port: u16) -> serde_json::Value {
 struct Controller {
     child: Child,
     port: u16,
+    log: tempfile::NamedTempFile,
 }
 
 impl Controller {
@@ -73,16 +74,28 @@ impl Controller {
             instance,
         ];
         args.extend_from_slice(extra);
+        let log = tempfile::NamedTempFile::new().expect("log file");
         let child = moto
             .operator_command(&args)
-            .stdout(Stdio::null())
+            .stdout(log.reopen().expect("log"))
             .stderr(Stdio::null())
             .spawn()
             .expect("run starts");
         poll(Duration::from_secs(30), "/healthz answers", || {
             http_get(port, "/healthz").is_some_and(|r| r.starts_with("HTTP/1.1 200"))
         });
-        Controller { child, port }
+        Controller { child, port, log }
+    }
+
+    /// The JSON log lines written so far.
+    fn logs(&self) -> Vec<serde_json::Value> {
+        let text = std::fs::read_to_string(self.log.path()).unwrap_or_default();
+        text.lines()
+            .map(|l| {
+                serde_json::from_str(l)
+                    .unwrap_or_else(|e| panic!("log line is not JSON ({e}): {l}"))
+            })
+            .collect()
     }
 
     /// SIGTERM, then the exit status, which must come within 10 s.
@@ -241,5 +254,18 @@ fn run_with_dry_run_reports_drift_and_writes_nothing() {
     });
     assert_eq!(desired_count(moto, &cluster), Some(5));
     assert_eq!(status(port)["dryRun"], true);
+    // Logs are JSON lines with resource, action and revision on drift.
+    let logs = ctl.logs();
+    let drift = logs
+        .iter()
+        .find(|l| l["message"] == "drift")
+        .expect("a drift log line");
+    assert_eq!(drift["resource"], "Service/web");
+    assert_eq!(drift["action"], "update");
+    assert!(drift["revision"].is_string());
+    assert!(
+        !logs.iter().any(|l| l["message"] == "write sent"),
+        "dry-run wrote"
+    );
     assert!(ctl.terminate().success());
 }
