@@ -205,10 +205,13 @@ fn drift_made_by_hand_is_planned_and_corrected_but_unmanaged_fields_are_not_touc
         &instance,
         "--output",
         "json",
+        "--at",
+        "2026-11-23T08:00:00Z",
     ]);
     json.expect_code(0);
     let v: serde_json::Value = serde_json::from_str(&json.stdout).expect("plan json");
     assert_eq!(v["schema"], "ecs-operator/plan/v1");
+    assert_eq!(v["at"], "2026-11-23T08:00:00Z");
     assert_eq!(v["hasChanges"], true);
     let step = &v["resources"].as_array().expect("resources")[0];
     assert_eq!(step["action"], "update");
