@@ -42,14 +42,15 @@ bold "1. The platform team creates the network, the clusters and the task defini
 "$PY" tests/support/estate.py prepare examples "$work/desired"
 desired="$work/desired"
 
-# The service "someone" will scale by hand: cti-scraper's web service.
+# The service "someone" will scale by hand: rfp-copilot's web service (no
+# Autoscaler owns its desiredCount, so a hand-made change is drift).
 read -r cluster service < <("$PY" - "$desired" <<'PY'
 import os, sys, yaml
 for root, _, files in sorted(os.walk(sys.argv[1])):
     for name in sorted(files):
         if name.endswith(".yaml"):
             for d in yaml.safe_load_all(open(os.path.join(root, name))):
-                if d and d.get("kind") == "Service" and "web" in d["metadata"]["name"]:
+                if d and d.get("kind") == "Service" and d["metadata"]["name"] == "rfp-copilot-web":
                     s = d["spec"]
                     print(s["cluster"], s.get("serviceName", d["metadata"]["name"]))
                     sys.exit(0)
@@ -83,14 +84,18 @@ for _ in $(seq 1 100); do
 done
 echo "$cluster/$service desiredCount is now $count"
 echo "The controller's log says:"
-grep -E '"message":"(drift|write sent)"' "$work/run.log" | head -4 | cut -c1-220
+grep -E '"message":"(drift|write sent)"' "$work/run.log" | head -4 | cut -c1-240 || true
 echo "GET /status for it:"
 "$PY" - "$ctl_port" <<'PY'
-import json, sys, urllib.request
-status = json.load(urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/status"))
-for name, r in status["resources"].items():
-    if r["action"] != "notReconciled" and "web" in name:
-        print(f"  {name}: synced={r['synced']} verifiedAt={r.get('verifiedAt')} action={r['action']}")
+import json, sys, time, urllib.request
+# The loop after the correction observes it equal to desired again.
+for _ in range(100):
+    status = json.load(urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/status"))
+    r = status["resources"]["Service/rfp-copilot-web"]
+    if r["synced"]:
+        break
+    time.sleep(0.2)
+print(f"  Service/rfp-copilot-web: synced={r['synced']} verifiedAt={r.get('verifiedAt')} action={r['action']}")
 PY
 kill -TERM "$ctl_pid"; wait "$ctl_pid" || true; ctl_pid=""
 echo "(controller stopped on SIGTERM)"

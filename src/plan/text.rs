@@ -13,12 +13,23 @@ pub fn render(plan: &Plan, colour: bool) -> String {
         plan.revision, plan.instance, plan.at
     );
     let mut in_sync = 0;
+    // Kinds this version does not reconcile: one line, not one block each.
+    let mut waiting: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
     for step in &plan.steps {
-        if step.action == Action::InSync && step.paused.is_none() {
-            in_sync += 1;
-            continue;
+        match step.action {
+            Action::InSync if step.paused.is_none() => in_sync += 1,
+            Action::NotReconciled => *waiting.entry(step.resource.kind.as_str()).or_default() += 1,
+            _ => render_step(&mut out, step, colour),
         }
-        render_step(&mut out, step, colour);
+    }
+    if !waiting.is_empty() {
+        let kinds: Vec<String> = waiting.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        let _ = writeln!(
+            out,
+            "{} not reconciled yet by this version (validated only): {}\n",
+            paint("?", "2", colour),
+            kinds.join(", ")
+        );
     }
     if let Some(why) = &plan.refused {
         let _ = writeln!(
