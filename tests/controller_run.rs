@@ -137,6 +137,7 @@ fn run_serves_its_endpoints_corrects_drift_follows_new_revisions_and_stops_clean
         docs::service("web", &cluster, &td)
             .desired_count(n)
             .fargate(net)
+            .field("deployment: {minimumHealthyPercent: 100}\ntags: {team: web}")
             .build()
     };
     let dir = write_docs(&[("web.yaml", doc(2))]);
@@ -151,12 +152,78 @@ fn run_serves_its_endpoints_corrects_drift_follows_new_revisions_and_stops_clean
         http_get(port, "/readyz").is_some_and(|r| r.starts_with("HTTP/1.1 200"))
     });
 
-    // Drift by hand is corrected within two intervals (2 s each).
-    scale_by_hand(moto, &cluster, 9);
-    let drifted = Instant::now();
-    poll(Duration::from_secs(10), "the drift is corrected", || {
-        desired_count(moto, &cluster) == Some(2)
+    // Drift by hand in several managed fields is corrected within two intervals (2 s each).
+    let arn = block_on(
+        moto.ecs()
+            .describe_services()
+            .cluster(&cluster)
+            .services("web")
+            .send(),
+    )
+    .expect("describe")
+    .services()[0]
+        .service_arn()
+        .expect("arn")
+        .to_owned();
+    block_on(async {
+        let ecs = moto.ecs();
+        ecs.update_service()
+            .cluster(&cluster)
+            .service("web")
+            .desired_count(9)
+            .capacity_provider_strategy(
+                aws_sdk_ecs::types::CapacityProviderStrategyItem::builder()
+                    .capacity_provider("FARGATE_SPOT")
+                    .weight(1)
+                    .build()
+                    .expect("item"),
+            )
+            .deployment_configuration(
+                aws_sdk_ecs::types::DeploymentConfiguration::builder()
+                    .minimum_healthy_percent(0)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("update");
+        ecs.tag_resource()
+            .resource_arn(&arn)
+            .tags(
+                aws_sdk_ecs::types::Tag::builder()
+                    .key("team")
+                    .value("someone-else")
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("tag");
     });
+    let drifted = Instant::now();
+    poll(
+        Duration::from_secs(10),
+        "every drifted field is corrected",
+        || {
+            let Ok(out) = block_on(
+                moto.ecs()
+                    .describe_services()
+                    .cluster(&cluster)
+                    .services("web")
+                    .include(aws_sdk_ecs::types::ServiceField::Tags)
+                    .send(),
+            ) else {
+                return false;
+            };
+            let s = &out.services()[0];
+            s.desired_count() == 2
+                && s.capacity_provider_strategy().is_empty()
+                && s.deployment_configuration()
+                    .and_then(|d| d.minimum_healthy_percent())
+                    == Some(100)
+                && s.tags()
+                    .iter()
+                    .any(|t| t.key() == Some("team") && t.value() == Some("web"))
+        },
+    );
     assert!(
         drifted.elapsed() <= Duration::from_secs(5),
         "corrected after {:?}",

@@ -516,11 +516,32 @@ fn a_launch_type_change_is_reported_as_requiring_replacement_and_not_acted_on() 
         plan.stdout
     );
     let apply = moto.operator(&["apply", "-f", files, "--instance", &instance]);
+    apply.expect_code(1);
+    assert!(apply.stderr.contains("--allow-replace"), "{}", apply.stderr);
     assert_eq!(apply.writes(), 0);
+    let launch_type =
+        |s: &aws_sdk_ecs::types::Service| s.launch_type().map(|l| l.as_str().to_owned());
     assert_eq!(
-        describe(moto, &cluster, "svc")
-            .launch_type()
-            .map(|l| l.as_str()),
+        launch_type(&describe(moto, &cluster, "svc")).as_deref(),
         Some("FARGATE")
+    );
+
+    // With --allow-replace: scaled to 0, deleted, created again with the new launch type.
+    let replaced = moto.operator(&[
+        "apply",
+        "-f",
+        files,
+        "--instance",
+        &instance,
+        "--allow-replace",
+    ]);
+    replaced.expect_code(0);
+    assert!(replaced.stdout.contains("(replace)"), "{}", replaced.stdout);
+    let svc = describe(moto, &cluster, "svc");
+    assert_eq!(svc.status(), Some("ACTIVE"));
+    assert_eq!(launch_type(&svc).as_deref(), Some("EC2"));
+    assert_eq!(
+        tag(&svc, "ecs-operator/owner").as_deref(),
+        Some("Service/svc")
     );
 }
