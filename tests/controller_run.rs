@@ -171,18 +171,8 @@ fn run_serves_its_endpoints_corrects_drift_follows_new_revisions_and_stops_clean
             .cluster(&cluster)
             .service("web")
             .desired_count(9)
-            .capacity_provider_strategy(
-                aws_sdk_ecs::types::CapacityProviderStrategyItem::builder()
-                    .capacity_provider("FARGATE_SPOT")
-                    .weight(1)
-                    .build()
-                    .expect("item"),
-            )
-            .deployment_configuration(
-                aws_sdk_ecs::types::DeploymentConfiguration::builder()
-                    .minimum_healthy_percent(0)
-                    .build(),
-            )
+            .capacity_provider_strategy(support::spot_strategy())
+            .deployment_configuration(support::min_healthy_zero())
             .send()
             .await
             .expect("update");

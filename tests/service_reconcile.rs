@@ -3,27 +3,7 @@
 
 mod support;
 
-use support::{Moto, block_on, docs, path_str, platform, unique, write_docs};
-
-fn describe(moto: &Moto, cluster: &str, service: &str) -> aws_sdk_ecs::types::Service {
-    let out = block_on(
-        moto.ecs()
-            .describe_services()
-            .cluster(cluster)
-            .services(service)
-            .include(aws_sdk_ecs::types::ServiceField::Tags)
-            .send(),
-    )
-    .expect("describe");
-    out.services()[0].clone()
-}
-
-fn tag(s: &aws_sdk_ecs::types::Service, key: &str) -> Option<String> {
-    s.tags()
-        .iter()
-        .find(|t| t.key() == Some(key))
-        .and_then(|t| t.value().map(str::to_owned))
-}
+use support::{Moto, block_on, describe, docs, path_str, platform, tag, unique, write_docs};
 
 #[test]
 fn apply_creates_services_and_a_second_apply_writes_nothing() {
@@ -131,19 +111,8 @@ fn drift_made_by_hand_is_planned_and_corrected_but_unmanaged_fields_are_not_touc
             .cluster(&cluster)
             .service("api")
             .desired_count(7)
-            .capacity_provider_strategy(
-                aws_sdk_ecs::types::CapacityProviderStrategyItem::builder()
-                    .capacity_provider("FARGATE_SPOT")
-                    .weight(1)
-                    .build()
-                    .expect("item"),
-            )
-            .deployment_configuration(
-                aws_sdk_ecs::types::DeploymentConfiguration::builder()
-                    .minimum_healthy_percent(0)
-                    .maximum_percent(200)
-                    .build(),
-            )
+            .capacity_provider_strategy(support::spot_strategy())
+            .deployment_configuration(support::min_healthy_zero())
             // Not in the document: must survive.
             .health_check_grace_period_seconds(99)
             .send()

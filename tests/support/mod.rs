@@ -287,3 +287,41 @@ pub fn write_docs(files: &[(&str, String)]) -> tempfile::TempDir {
 pub fn path_str(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
+
+/// The live service with its tags, as another AWS client sees it.
+pub fn describe(moto: &Moto, cluster: &str, service: &str) -> aws_sdk_ecs::types::Service {
+    let out = block_on(
+        moto.ecs()
+            .describe_services()
+            .cluster(cluster)
+            .services(service)
+            .include(aws_sdk_ecs::types::ServiceField::Tags)
+            .send(),
+    )
+    .expect("describe");
+    out.services()[0].clone()
+}
+
+pub fn tag(s: &aws_sdk_ecs::types::Service, key: &str) -> Option<String> {
+    s.tags()
+        .iter()
+        .find(|t| t.key() == Some(key))
+        .and_then(|t| t.value().map(str::to_owned))
+}
+
+/// What people change by hand: a Fargate Spot strategy…
+pub fn spot_strategy() -> aws_sdk_ecs::types::CapacityProviderStrategyItem {
+    aws_sdk_ecs::types::CapacityProviderStrategyItem::builder()
+        .capacity_provider("FARGATE_SPOT")
+        .weight(1)
+        .build()
+        .expect("strategy item")
+}
+
+/// …and a rolling deployment that may stop every task.
+pub fn min_healthy_zero() -> aws_sdk_ecs::types::DeploymentConfiguration {
+    aws_sdk_ecs::types::DeploymentConfiguration::builder()
+        .minimum_healthy_percent(0)
+        .maximum_percent(200)
+        .build()
+}
