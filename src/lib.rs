@@ -19,6 +19,7 @@
 
 pub mod apply;
 pub mod aws;
+pub mod capacity;
 pub mod cli;
 pub mod commands;
 pub mod controller;

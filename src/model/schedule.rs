@@ -1,7 +1,7 @@
 //! `Schedule`: business-hours capacity of services (SPEC §2.3), and its parsed
 //! form, `Calendar`, which schedule evaluation works on.
 
-mod calendar;
+pub mod calendar;
 
 use std::collections::BTreeSet;
 
