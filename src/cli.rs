@@ -38,6 +38,20 @@ pub enum Command {
     Run(RunArgs),
     /// Write one JSON Schema per document kind.
     Crds(CrdsArgs),
+    /// Print the upcoming transitions of every Schedule; makes no AWS calls.
+    Schedule(ScheduleArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ScheduleArgs {
+    #[command(flatten)]
+    pub files: Files,
+    /// Start from this instant (RFC 3339) instead of now.
+    #[arg(long, env = "ECS_OPERATOR_FROM")]
+    pub from: Option<jiff::Timestamp>,
+    /// How many days ahead to list.
+    #[arg(long, env = "ECS_OPERATOR_DAYS", default_value_t = 7)]
+    pub days: u32,
 }
 
 #[derive(Debug, Args)]

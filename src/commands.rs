@@ -7,8 +7,8 @@ use std::sync::atomic::AtomicBool;
 
 use anyhow::Context;
 
-use crate::aws::ecs::SdkEcs;
-use crate::cli::{ApplyArgs, CrdsArgs, Files, Guard, Output, PlanArgs, RunArgs};
+use crate::aws::Clients;
+use crate::cli::{ApplyArgs, CrdsArgs, Files, Guard, Output, PlanArgs, RunArgs, ScheduleArgs};
 use crate::controller::{self, RunOptions, Shared};
 use crate::desired::Desired;
 use crate::metrics::Metrics;
@@ -58,8 +58,8 @@ pub async fn plan(instance: &str, args: &PlanArgs) -> ExitCode {
         return ExitCode::from(FAILED);
     };
     let metrics = Arc::new(Metrics::default());
-    let ecs = SdkEcs::new(&crate::aws::load_config().await, metrics);
-    let observed = observe(&desired, &ecs).await;
+    let aws = Clients::from_environment(metrics).await;
+    let observed = observe(&desired, &aws, instance).await;
     let at = args.at.unwrap_or_else(jiff::Timestamp::now);
     let plan = plan::plan(
         &desired,
@@ -91,7 +91,7 @@ pub async fn apply(instance: &str, args: &ApplyArgs) -> ExitCode {
         return ExitCode::from(FAILED);
     };
     let metrics = Arc::new(Metrics::default());
-    let ecs = SdkEcs::new(&crate::aws::load_config().await, metrics.clone());
+    let aws = Clients::from_environment(metrics.clone()).await;
     let options = plan_options(instance, &args.guard);
     let stop = AtomicBool::new(false);
     let colour = std::io::stdout().is_terminal();
@@ -100,7 +100,7 @@ pub async fn apply(instance: &str, args: &ApplyArgs) -> ExitCode {
     let mut converged = false;
     while passes < args.max_passes.max(1) {
         passes += 1;
-        let observed = observe(&desired, &ecs).await;
+        let observed = observe(&desired, &aws, instance).await;
         let at = args.at.unwrap_or_else(jiff::Timestamp::now);
         let plan = plan::plan(&desired, &observed, at, &options);
         if !plan.has_ops() {
@@ -123,7 +123,7 @@ pub async fn apply(instance: &str, args: &ApplyArgs) -> ExitCode {
         }
         println!("--- pass {passes}");
         print!("{}", plan::text::render(&plan, colour));
-        let outcome = crate::apply::apply(&plan, &ecs, &stop).await;
+        let outcome = crate::apply::apply(&plan, &aws, &stop).await;
         for f in outcome.failures() {
             eprintln!(
                 "error: {} ({}): {}",
@@ -160,7 +160,7 @@ pub async fn run(instance: &str, args: &RunArgs) -> anyhow::Result<ExitCode> {
         plan: plan_options(instance, &args.guard),
     };
     let metrics = Arc::new(Metrics::default());
-    let ecs = SdkEcs::new(&crate::aws::load_config().await, metrics.clone());
+    let aws = Clients::from_environment(metrics.clone()).await;
     let shared = Arc::new(Shared::new(metrics, &options));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -179,7 +179,7 @@ pub async fn run(instance: &str, args: &RunArgs) -> anyhow::Result<ExitCode> {
             .await
     });
     spawn_signal_handlers(shared.clone())?;
-    controller::run(options, ecs, shared.clone()).await;
+    controller::run(options, aws, shared.clone()).await;
     shared.request_stop();
     // The server has nothing in flight worth waiting long for.
     let _ = tokio::time::timeout(std::time::Duration::from_secs(2), server).await;
@@ -214,4 +214,49 @@ pub fn crds(args: &CrdsArgs) -> anyhow::Result<ExitCode> {
         changed.len()
     );
     Ok(ExitCode::from(OK))
+}
+
+/// Lists each Schedule's transitions over the next `--days` days, in local time and UTC.
+pub fn schedule(args: &ScheduleArgs) -> ExitCode {
+    use crate::capacity::schedule::{local, state_at, transitions};
+    use crate::model::schedule::ScheduleState;
+    let Some(desired) = load(&args.files) else {
+        return ExitCode::from(FAILED);
+    };
+    let from = args.from.unwrap_or_else(jiff::Timestamp::now);
+    let span = jiff::SignedDuration::from_hours(24 * i64::from(args.days));
+    let Ok(until) = from.checked_add(span) else {
+        eprintln!("error: --days {} reaches past the year 9999", args.days);
+        return ExitCode::from(FAILED);
+    };
+    if desired.schedules.is_empty() {
+        println!("no Schedule documents");
+    }
+    let word = |s: ScheduleState| match s {
+        ScheduleState::Active => "active",
+        ScheduleState::Inactive => "inactive",
+    };
+    for (name, s) in &desired.schedules {
+        let spec = &s.doc.spec;
+        let Ok(calendar) = spec.calendar() else {
+            continue;
+        };
+        let now = state_at(&calendar, from);
+        println!(
+            "Schedule/{name} ({}) for {}",
+            spec.timezone,
+            spec.service_refs.join(", ")
+        );
+        println!(
+            "  {}  {from}  {} ({})",
+            local(&calendar, from),
+            word(now.state),
+            now.reason
+        );
+        for (t, state) in transitions(&calendar, from, until) {
+            println!("  {}  {t}  → {}", local(&calendar, t), word(state));
+        }
+        println!();
+    }
+    ExitCode::from(OK)
 }

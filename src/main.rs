@@ -39,6 +39,7 @@ fn main() -> ExitCode {
             Command::Apply(args) => Ok(commands::apply(&cli.instance, args).await),
             Command::Run(args) => commands::run(&cli.instance, args).await,
             Command::Crds(args) => commands::crds(args),
+            Command::Schedule(args) => Ok(commands::schedule(args)),
         }
     });
     match result {

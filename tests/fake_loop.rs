@@ -5,8 +5,9 @@
 use std::sync::atomic::AtomicBool;
 
 use ecs_operator::apply::apply;
+use ecs_operator::aws::Clients;
 use ecs_operator::aws::ErrorKind;
-use ecs_operator::aws::fake::FakeEcs;
+use ecs_operator::aws::fake::{FakeEcs, FakeScaling};
 use ecs_operator::desired::Desired;
 use ecs_operator::load::Source;
 use ecs_operator::observe::observe;
@@ -38,22 +39,27 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
         .block_on(f)
 }
 
-fn fake() -> FakeEcs {
+type Aws = Clients<FakeEcs, FakeScaling>;
+
+fn fake() -> Aws {
     let ecs = FakeEcs::new();
     ecs.add_cluster("prod").register("app");
-    ecs
+    Clients {
+        ecs,
+        scaling: FakeScaling::new(),
+    }
 }
 
 /// Runs observe → plan → apply until nothing is left to send; returns the passes.
-fn converge(desired: &Desired, ecs: &FakeEcs, options: &PlanOptions) -> usize {
+fn converge(desired: &Desired, aws: &Aws, options: &PlanOptions) -> usize {
     let stop = AtomicBool::new(false);
     for pass in 1..=3 {
-        let observed = block_on(observe(desired, ecs));
+        let observed = block_on(observe(desired, aws, &options.instance));
         let p = plan(desired, &observed, now(), options);
         if !p.has_ops() {
             return pass;
         }
-        let outcome = block_on(apply(&p, ecs, &stop));
+        let outcome = block_on(apply(&p, aws, &stop));
         assert_eq!(outcome.failures().count(), 0, "{outcome:?}");
     }
     panic!("not converged in 3 passes");
@@ -78,23 +84,23 @@ proptest! {
     ) {
         let docs: Vec<String> = specs.iter().enumerate().map(|(i, (n, e))| service(&format!("s{i}"), *n, EXTRAS[*e])).collect();
         let d = desired(&docs);
-        let ecs = fake();
+        let aws = fake();
         let options = PlanOptions::default();
-        converge(&d, &ecs, &options);
+        converge(&d, &aws, &options);
         // Drift some services by hand, delete the tags of others.
         for (i, (scale, count, untag)) in drift.iter().enumerate().take(specs.len()) {
-            ecs.edit("prod", &format!("s{i}"), |s| {
+            aws.ecs.edit("prod", &format!("s{i}"), |s| {
                 if *scale { s.desired_count = *count; s.capacity_provider_strategy.clear(); s.deployment = None; }
                 if *untag { s.tags.clear(); }
             });
         }
-        converge(&d, &ecs, &options);
-        let observed = block_on(observe(&d, &ecs));
+        converge(&d, &aws, &options);
+        let observed = block_on(observe(&d, &aws, "default"));
         let after = plan(&d, &observed, now(), &options);
         prop_assert!(!after.has_changes(), "{}", ecs_operator::plan::text::render(&after, false));
-        let before = ecs.writes();
-        prop_assert_eq!(converge(&d, &ecs, &options), 1);
-        prop_assert_eq!(ecs.writes(), before);
+        let before = aws.ecs.writes();
+        prop_assert_eq!(converge(&d, &aws, &options), 1);
+        prop_assert_eq!(aws.ecs.writes(), before);
     }
 }
 
@@ -102,13 +108,13 @@ proptest! {
 fn describe_services_reads_ten_names_a_call() {
     let docs: Vec<String> = (0..25).map(|i| service(&format!("s{i}"), 1, "")).collect();
     let d = desired(&docs);
-    let ecs = fake();
-    converge(&d, &ecs, &PlanOptions::default());
-    let before = ecs.calls("DescribeServices");
-    block_on(observe(&d, &ecs));
-    assert_eq!(ecs.calls("DescribeServices") - before, 3);
+    let aws = fake();
+    converge(&d, &aws, &PlanOptions::default());
+    let before = aws.ecs.calls("DescribeServices");
+    block_on(observe(&d, &aws, "default"));
+    assert_eq!(aws.ecs.calls("DescribeServices") - before, 3);
     assert_eq!(
-        ecs.calls("DescribeTaskDefinition"),
+        aws.ecs.calls("DescribeTaskDefinition"),
         2 + 1,
         "one per distinct task definition per observation"
     );
@@ -121,20 +127,29 @@ fn a_failed_write_does_not_stop_the_other_services() {
         service("b", 1, ""),
         service("c", 1, ""),
     ]);
-    let ecs = fake();
-    converge(&d, &ecs, &PlanOptions::default());
+    let aws = fake();
+    converge(&d, &aws, &PlanOptions::default());
     for name in ["a", "b", "c"] {
-        ecs.edit("prod", name, |s| s.desired_count = 4);
+        aws.ecs.edit("prod", name, |s| s.desired_count = 4);
     }
-    ecs.fail_next("UpdateService", ErrorKind::Throttled);
-    let observed = block_on(observe(&d, &ecs));
+    aws.ecs.fail_next("UpdateService", ErrorKind::Throttled);
+    let observed = block_on(observe(&d, &aws, "default"));
     let p = plan(&d, &observed, now(), &PlanOptions::default());
-    let outcome = block_on(apply(&p, &ecs, &AtomicBool::new(false)));
+    let outcome = block_on(apply(&p, &aws, &AtomicBool::new(false)));
     let failed: Vec<_> = outcome.failures().map(|f| f.resource.to_string()).collect();
     assert_eq!(failed, ["Service/a"]);
-    assert_eq!(ecs.service("prod", "b").map(|s| s.desired_count), Some(1));
-    assert_eq!(ecs.service("prod", "c").map(|s| s.desired_count), Some(1));
-    assert_eq!(ecs.service("prod", "a").map(|s| s.desired_count), Some(4));
+    assert_eq!(
+        aws.ecs.service("prod", "b").map(|s| s.desired_count),
+        Some(1)
+    );
+    assert_eq!(
+        aws.ecs.service("prod", "c").map(|s| s.desired_count),
+        Some(1)
+    );
+    assert_eq!(
+        aws.ecs.service("prod", "a").map(|s| s.desired_count),
+        Some(4)
+    );
 }
 
 #[test]
@@ -143,15 +158,15 @@ fn a_cluster_that_cannot_be_listed_blocks_its_services_and_orphans_nothing() {
         prune: true,
         ..PlanOptions::default()
     };
-    let ecs = fake();
+    let aws = fake();
     converge(
         &desired(&[service("a", 1, ""), service("b", 1, "")]),
-        &ecs,
+        &aws,
         &options,
     );
-    ecs.fail_next("ListServices", ErrorKind::AccessDenied);
+    aws.ecs.fail_next("ListServices", ErrorKind::AccessDenied);
     let only_a = desired(&[service("a", 2, "")]);
-    let observed = block_on(observe(&only_a, &ecs));
+    let observed = block_on(observe(&only_a, &aws, "default"));
     let p = plan(&only_a, &observed, now(), &options);
     assert_eq!(
         p.steps.iter().map(|s| s.action).collect::<Vec<_>>(),
@@ -163,10 +178,10 @@ fn a_cluster_that_cannot_be_listed_blocks_its_services_and_orphans_nothing() {
 #[test]
 fn a_stop_request_sends_nothing_after_the_write_in_flight() {
     let d = desired(&[service("a", 1, ""), service("b", 1, "")]);
-    let ecs = fake();
-    let observed = block_on(observe(&d, &ecs));
+    let aws = fake();
+    let observed = block_on(observe(&d, &aws, "default"));
     let p = plan(&d, &observed, now(), &PlanOptions::default());
-    let outcome = block_on(apply(&p, &ecs, &AtomicBool::new(true)));
+    let outcome = block_on(apply(&p, &aws, &AtomicBool::new(true)));
     assert!(outcome.interrupted);
-    assert_eq!(ecs.writes(), 0);
+    assert_eq!(aws.ecs.writes(), 0);
 }

@@ -1,6 +1,7 @@
 //! The edge to AWS: one narrow trait per API (ours types in and out), the SDK
 //! implementations, and the mapping of SDK errors to a few modeled kinds.
 
+pub mod autoscaling;
 pub mod ecs;
 pub mod fake;
 
@@ -169,4 +170,21 @@ pub fn record<T>(
     };
     metrics.api_call(service, operation, label);
     result
+}
+
+/// One client per AWS API the reconcilers use.
+pub struct Clients<E, S> {
+    pub ecs: E,
+    pub scaling: S,
+}
+
+impl Clients<ecs::SdkEcs, autoscaling::SdkScaling> {
+    /// SDK clients configured from the standard AWS environment.
+    pub async fn from_environment(metrics: std::sync::Arc<Metrics>) -> Self {
+        let config = load_config().await;
+        Clients {
+            ecs: ecs::SdkEcs::new(&config, metrics.clone()),
+            scaling: autoscaling::SdkScaling::new(&config, metrics),
+        }
+    }
 }

@@ -22,6 +22,8 @@ pub struct Evaluation {
     pub reason: String,
     /// The next instant the state changes; `None` if it never does within a year.
     pub next_transition: Option<Timestamp>,
+    /// The same instant in the Schedule's zone, e.g. `Mon 2026-11-30 08:00 America/New_York`.
+    pub next_local: Option<String>,
 }
 
 impl Evaluation {
@@ -36,10 +38,12 @@ const HORIZON_WEEKS: i64 = 53;
 /// Evaluates `calendar` at `t`.
 pub fn state_at(calendar: &Calendar, t: Timestamp) -> Evaluation {
     let state = state(calendar, t);
+    let next_transition = next_transition(calendar, t, state);
     Evaluation {
         state,
         reason: reason(calendar, t, state),
-        next_transition: next_transition(calendar, t, state),
+        next_transition,
+        next_local: next_transition.map(|n| local(calendar, n)),
     }
 }
 

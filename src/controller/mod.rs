@@ -13,6 +13,8 @@ use jiff::Timestamp;
 use tokio::sync::Notify;
 
 use crate::apply::{self, Outcome};
+use crate::aws::Clients;
+use crate::aws::autoscaling::ScalingApi;
 use crate::aws::ecs::EcsApi;
 use crate::desired::Desired;
 use crate::load;
@@ -97,7 +99,11 @@ impl Shared {
 }
 
 /// Runs loops until a stop is requested. Returns after the write in flight.
-pub async fn run<E: EcsApi>(options: RunOptions, ecs: E, shared: Arc<Shared>) {
+pub async fn run<E: EcsApi, S: ScalingApi>(
+    options: RunOptions,
+    aws: Clients<E, S>,
+    shared: Arc<Shared>,
+) {
     let mut last_good: Option<Desired> = None;
     let mut seen_revision: Option<String> = None;
     while !shared.stopping() {
@@ -135,8 +141,9 @@ pub async fn run<E: EcsApi>(options: RunOptions, ecs: E, shared: Arc<Shared>) {
         }
         let mut outcome = Outcome::default();
         let mut drifted = 0;
+        let mut next_transition = None;
         if let Some(desired) = &last_good {
-            let observed = observe(desired, &ecs).await;
+            let observed = observe(desired, &aws, &options.plan.instance).await;
             errors.extend(
                 observed
                     .errors
@@ -144,6 +151,7 @@ pub async fn run<E: EcsApi>(options: RunOptions, ecs: E, shared: Arc<Shared>) {
                     .map(|(scope, e)| format!("{scope}: {e}")),
             );
             let plan = plan(desired, &observed, Timestamp::now(), &options.plan);
+            next_transition = plan.next_transition();
             drifted = plan.steps.iter().filter(|s| s.action.is_change()).count();
             for step in plan.steps.iter().filter(|s| s.action.is_change()) {
                 for c in &step.changes {
@@ -151,7 +159,7 @@ pub async fn run<E: EcsApi>(options: RunOptions, ecs: E, shared: Arc<Shared>) {
                 }
             }
             if !options.dry_run {
-                outcome = apply::apply(&plan, &ecs, &shared.stop).await;
+                outcome = apply::apply(&plan, &aws, &shared.stop).await;
             }
             errors.extend(
                 outcome
@@ -190,21 +198,42 @@ pub async fn run<E: EcsApi>(options: RunOptions, ecs: E, shared: Arc<Shared>) {
             seconds = started.elapsed().as_secs_f64(),
             "loop finished"
         );
-        wait(&options, &shared, seen_revision.as_deref(), last_start).await;
+        let wake_at = next_transition.map(until);
+        wait(
+            &options,
+            &shared,
+            seen_revision.as_deref(),
+            last_start,
+            wake_at,
+        )
+        .await;
     }
     tracing::info!("controller stopped");
 }
 
-/// Sleeps until the next loop: the jittered interval, a sync request (at most one
-/// per `SYNC_COALESCE`), a new revision on disk, or a stop.
+/// The monotonic instant at which wall-clock `t` arrives.
+fn until(t: Timestamp) -> Instant {
+    let ahead = t.duration_since(Timestamp::now());
+    let ahead = Duration::try_from(ahead).unwrap_or(Duration::ZERO);
+    Instant::now() + ahead
+}
+
+/// Sleeps until the next loop: the jittered interval or the next Schedule
+/// transition, whichever is first; a sync request (at most one per
+/// `SYNC_COALESCE`); a new revision on disk; or a stop.
 async fn wait(
     options: &RunOptions,
     shared: &Shared,
     revision: Option<&str>,
     last_start: Option<Instant>,
+    transition: Option<Instant>,
 ) {
     let jitter = 0.9 + fastrand::f64() * 0.2;
-    let deadline = Instant::now() + options.interval.mul_f64(jitter);
+    let mut deadline = Instant::now() + options.interval.mul_f64(jitter);
+    if let Some(t) = transition {
+        // A transition is acted on as soon as it arrives, not at the next poll.
+        deadline = deadline.min(t);
+    }
     loop {
         if shared.stopping() {
             return;

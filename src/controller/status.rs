@@ -70,6 +70,8 @@ pub struct Status {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refused: Option<String>,
     pub resources: BTreeMap<String, ResourceStatus>,
+    /// Every Schedule: state, reason, next transition.
+    pub schedules: Vec<crate::plan::ScheduleReport>,
 }
 
 impl Status {
@@ -119,6 +121,7 @@ impl Status {
             next.insert(key, status);
         }
         self.resources = next;
+        self.schedules = plan.schedules.clone();
         self.refused = plan.refused.clone();
         self.revision = Some(plan.revision.clone());
     }

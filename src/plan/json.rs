@@ -20,6 +20,7 @@ struct JsonPlan<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     refused: Option<&'a str>,
     resources: Vec<JsonStep<'a>>,
+    schedules: &'a [super::ScheduleReport],
 }
 
 #[derive(Serialize)]
@@ -46,6 +47,10 @@ pub fn call_name(op: &Op) -> &'static str {
         Op::UpdateService(_) | Op::ScaleToZero { .. } => "ecs:UpdateService",
         Op::TagService { .. } => "ecs:TagResource",
         Op::DeleteService { .. } => "ecs:DeleteService",
+        Op::RegisterTarget { .. } => "application-autoscaling:RegisterScalableTarget",
+        Op::PutPolicy { .. } => "application-autoscaling:PutScalingPolicy",
+        Op::DeletePolicy { .. } => "application-autoscaling:DeleteScalingPolicy",
+        Op::DeregisterTarget { .. } => "application-autoscaling:DeregisterScalableTarget",
     }
 }
 
@@ -62,6 +67,7 @@ pub fn render(plan: &Plan) -> String {
         has_changes: plan.has_changes(),
         summary,
         refused: plan.refused.as_deref(),
+        schedules: &plan.schedules,
         resources: plan
             .steps
             .iter()

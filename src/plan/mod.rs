@@ -1,6 +1,7 @@
 //! The pure core: `plan(desired, observed, now, options) -> Plan`. No I/O, no
 //! clock, no randomness; everything it needs is an argument.
 
+pub mod autoscaler;
 pub mod json;
 pub mod service;
 pub mod text;
@@ -9,9 +10,11 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::aws::autoscaling::TrackingPolicy;
 use crate::aws::ecs::{ServiceCreate, ServiceUpdate};
+use crate::capacity::{self, Capacity};
 use crate::desired::Desired;
-use crate::model::{DocRef, Kind};
+use crate::model::DocRef;
 use crate::observed::Observed;
 
 pub const INSTANCE_TAG: &str = "ecs-operator/instance";
@@ -147,6 +150,22 @@ pub enum Op {
         cluster: String,
         name: String,
     },
+    RegisterTarget {
+        resource_id: String,
+        min: u32,
+        max: u32,
+    },
+    PutPolicy {
+        resource_id: String,
+        policy: TrackingPolicy,
+    },
+    DeletePolicy {
+        resource_id: String,
+        name: String,
+    },
+    DeregisterTarget {
+        resource_id: String,
+    },
 }
 
 /// The plan for one resource.
@@ -168,6 +187,9 @@ pub struct Step {
     pub paused: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ops: Vec<Op>,
+    /// A step of the same plan whose failure defers this one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub depends_on: Option<DocRef>,
 }
 
 impl Step {
@@ -181,6 +203,7 @@ impl Step {
             notes: Vec::new(),
             paused: None,
             ops: Vec::new(),
+            depends_on: None,
         }
     }
 
@@ -194,6 +217,21 @@ impl Step {
     }
 }
 
+/// A Schedule's state at the plan's instant.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduleReport {
+    pub name: String,
+    pub services: Vec<String>,
+    pub state: crate::model::schedule::ScheduleState,
+    pub reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_transition: Option<jiff::Timestamp>,
+    /// The next transition in the Schedule's zone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_transition_local: Option<String>,
+}
+
 /// The whole plan of one loop.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Plan {
@@ -201,6 +239,8 @@ pub struct Plan {
     pub instance: String,
     pub at: jiff::Timestamp,
     pub steps: Vec<Step>,
+    /// Every Schedule's state and next transition.
+    pub schedules: Vec<ScheduleReport>,
     /// Set when the blast-radius guard refused the plan's deletions.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refused: Option<String>,
@@ -223,6 +263,14 @@ impl Plan {
     pub fn count(&self, action: Action) -> usize {
         self.steps.iter().filter(|s| s.action == action).count()
     }
+
+    /// The earliest upcoming Schedule transition: the controller wakes up then.
+    pub fn next_transition(&self) -> Option<jiff::Timestamp> {
+        self.schedules
+            .iter()
+            .filter_map(|s| s.next_transition)
+            .min()
+    }
 }
 
 /// Decides what to do. Pure: the same inputs give the same plan.
@@ -232,17 +280,26 @@ pub fn plan(
     now: jiff::Timestamp,
     options: &PlanOptions,
 ) -> Plan {
+    let capacities: BTreeMap<&str, Capacity> = desired
+        .services
+        .values()
+        .map(|ds| (ds.name.as_str(), capacity::decide(desired, ds, now)))
+        .collect();
     let mut steps = Vec::new();
     for ds in desired.services.values() {
-        steps.push(service::plan_service(ds, desired, observed, options));
+        let capacity = &capacities[ds.name.as_str()];
+        steps.push(service::plan_service(ds, capacity, observed, options));
     }
     steps.extend(service::orphans(desired, observed, options));
-    for name in desired.autoscalers.keys() {
-        steps.push(not_reconciled(DocRef::new(Kind::Autoscaler, name)));
+    for (name, a) in &desired.autoscalers {
+        let spec = &a.doc.spec;
+        let capacity = capacities.get(spec.service_ref.as_str());
+        let paused = a.doc.metadata.paused();
+        steps.push(autoscaler::plan_autoscaler(
+            name, spec, paused, desired, capacity, observed, options,
+        ));
     }
-    for name in desired.schedules.keys() {
-        steps.push(not_reconciled(DocRef::new(Kind::Schedule, name)));
-    }
+    steps.extend(autoscaler::orphans(desired, observed, options));
     for r in &desired.others {
         steps.push(not_reconciled(r.clone()));
     }
@@ -261,8 +318,28 @@ pub fn plan(
         instance: options.instance.clone(),
         at: now,
         steps,
+        schedules: schedules(desired, now),
         refused,
     }
+}
+
+fn schedules(desired: &Desired, now: jiff::Timestamp) -> Vec<ScheduleReport> {
+    desired
+        .schedules
+        .iter()
+        .filter_map(|(name, s)| {
+            let spec = &s.doc.spec;
+            let eval = capacity::schedule::state_at(&spec.calendar().ok()?, now);
+            Some(ScheduleReport {
+                name: name.clone(),
+                services: spec.service_refs.clone(),
+                state: eval.state,
+                reason: eval.reason,
+                next_transition: eval.next_transition,
+                next_transition_local: eval.next_local,
+            })
+        })
+        .collect()
 }
 
 fn not_reconciled(r: DocRef) -> Step {
@@ -285,11 +362,19 @@ fn guard_deletions(
         .iter()
         .filter(|s| matches!(s.action, Action::Delete | Action::Replace) && s.paused.is_none())
         .count();
-    let owned = observed
+    let owned_services: Vec<_> = observed
         .services
         .values()
         .filter(|s| s.tags.get(INSTANCE_TAG) == Some(&options.instance))
+        .collect();
+    let owned_targets = owned_services
+        .iter()
+        .filter(|s| {
+            let id = crate::aws::autoscaling::resource_id(&s.cluster, &s.name);
+            observed.targets.contains_key(&id)
+        })
         .count();
+    let owned = owned_services.len() + owned_targets;
     let too_many = deletions > options.max_deletions;
     let most = deletions > 1 && deletions * 2 > owned;
     if !too_many && !most {

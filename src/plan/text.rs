@@ -31,6 +31,24 @@ pub fn render(plan: &Plan, colour: bool) -> String {
             kinds.join(", ")
         );
     }
+    for s in &plan.schedules {
+        let state = match s.state {
+            crate::model::schedule::ScheduleState::Active => "active",
+            crate::model::schedule::ScheduleState::Inactive => "inactive",
+        };
+        let until = match (&s.next_transition_local, &s.next_transition) {
+            (Some(local), Some(utc)) => format!(" until {local} ({utc})"),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "{} Schedule/{}  {state} ({}){until}\n    services: {}\n",
+            paint("@", "36", colour),
+            s.name,
+            s.reason,
+            s.services.join(", ")
+        );
+    }
     if let Some(why) = &plan.refused {
         let _ = writeln!(
             out,

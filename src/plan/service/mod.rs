@@ -10,6 +10,8 @@ use serde_json::{Value, json};
 
 use super::{Action, Change, INSTANCE_TAG, OWNER_TAG, Op, PlanOptions, Step};
 use crate::aws::ecs::DeploymentConfig;
+use crate::capacity::schedule::Evaluation;
+use crate::capacity::{Capacity, Decided};
 use crate::desired::{Desired, DesiredService};
 use crate::model::{DocRef, Kind};
 use crate::observed::Observed;
@@ -36,7 +38,7 @@ fn short_td(td: &str) -> String {
 
 pub fn plan_service(
     ds: &DesiredService,
-    desired: &Desired,
+    capacity: &Capacity,
     observed: &Observed,
     options: &PlanOptions,
 ) -> Step {
@@ -83,15 +85,8 @@ pub fn plan_service(
             );
         }
     };
-    let autoscaler = desired.autoscaler_of(&ds.name);
-    if let Some((name, _)) = autoscaler {
-        step.notes
-            .push(format!("desiredCount is owned by Autoscaler/{name}"));
-    }
-    if let Some((name, _)) = desired.schedule_of(&ds.name) {
-        step.notes.push(format!(
-            "Schedule/{name} is not reconciled by this version; capacity comes from the Service"
-        ));
+    if let Some((name, eval)) = &capacity.schedule {
+        step.notes.push(schedule_note(name, eval));
     }
     let registries = match resolve_registries(ds) {
         Ok(r) => r,
@@ -104,12 +99,7 @@ pub fn plan_service(
     tags.extend(ownership_tags(&options.instance, &me));
 
     let Some(live) = observed.service(&ds.cluster, &ds.service_name) else {
-        let desired_count = match autoscaler {
-            Some((_, a)) => ds
-                .desired_count
-                .clamp(a.min_capacity, a.max_capacity.max(a.min_capacity)),
-            None => ds.desired_count,
-        };
+        let desired_count = capacity.initial_count(ds);
         let create = creation(
             ds,
             task_definition,
@@ -126,7 +116,11 @@ pub fn plan_service(
                 desired_count,
                 short_td(&create.task_definition)
             )),
-            decided_by: None,
+            decided_by: capacity
+                .desired_count
+                .as_ref()
+                .map(|d| d.by.to_string())
+                .filter(|by| *by != me.to_string()),
         });
         step.ops.push(Op::CreateService(create));
         return step;
@@ -151,13 +145,23 @@ pub fn plan_service(
     };
 
     let mut diff = Diff::new(&ds.cluster, &ds.service_name);
-    if autoscaler.is_none() {
-        diff.field(
-            "desiredCount",
-            json!(live.desired_count),
-            json!(ds.desired_count),
-            |u| u.desired_count = Some(ds.desired_count),
-        );
+    match (&capacity.desired_count, &capacity.bounds) {
+        (Some(count), _) => {
+            let n = count.value;
+            diff.field("desiredCount", json!(live.desired_count), json!(n), |u| {
+                u.desired_count = Some(n)
+            });
+            if count.by != me
+                && let Some(c) = diff
+                    .changes
+                    .last_mut()
+                    .filter(|c| c.field == "desiredCount")
+            {
+                c.decided_by = Some(count.by.to_string());
+            }
+        }
+        (None, Some(bounds)) => step.notes.push(autoscaled_note(live.desired_count, bounds)),
+        (None, None) => {}
     }
     diff.field(
         "taskDefinition",
@@ -291,6 +295,38 @@ pub fn plan_service(
         (false, false) => Action::Update,
     };
     step
+}
+
+/// `Schedule/hours inactive (outside the active windows) until Mon 2026-11-30 08:00 America/New_York`
+pub fn schedule_note(name: &str, eval: &Evaluation) -> String {
+    let state = if eval.is_active() {
+        "active"
+    } else {
+        "inactive"
+    };
+    let until = match (&eval.next_transition, &eval.next_local) {
+        (Some(t), Some(local)) => format!(" until {local} ({t})"),
+        _ => String::new(),
+    };
+    format!("Schedule/{name} {state} ({}){until}", eval.reason)
+}
+
+/// The live desiredCount belongs to Application Auto Scaling: say so, and say
+/// what it will do when the count is outside the bounds.
+fn autoscaled_note(live: u32, bounds: &Decided<(u32, u32)>) -> String {
+    let (min, max) = bounds.value;
+    if live < min || live > max {
+        format!(
+            "desiredCount {live} is outside [{min}, {max}] of {}: Application Auto Scaling moves it to {}",
+            bounds.by,
+            live.clamp(min, max.max(min))
+        )
+    } else {
+        format!(
+            "desiredCount {live} is owned by Application Auto Scaling within [{min}, {max}] of {}",
+            bounds.by
+        )
+    }
 }
 
 /// Owned services with no document: orphaned, or deleted with `--prune`.

@@ -51,12 +51,9 @@ fn live(desired_count: u32) -> ObservedService {
 
 fn step(yaml: &str, live: Option<ObservedService>) -> Step {
     let d = desired(yaml);
-    plan_service(
-        &d.services["web"],
-        &d,
-        &observed(live),
-        &PlanOptions::default(),
-    )
+    let ds = &d.services["web"];
+    let capacity = crate::capacity::decide(&d, ds, jiff::Timestamp::UNIX_EPOCH);
+    plan_service(ds, &capacity, &observed(live), &PlanOptions::default())
 }
 
 #[test]
@@ -103,7 +100,20 @@ fn desired_count_is_not_drift_when_an_autoscaler_owns_it() {
     assert!(
         s.notes
             .iter()
-            .any(|n| n.contains("owned by Autoscaler/web"))
+            .any(|n| n
+                .contains("owned by Application Auto Scaling within [1, 10] of Autoscaler/web")),
+        "{:?}",
+        s.notes
+    );
+    // Outside the bounds it is still not written; the plan says what App Auto Scaling does.
+    let s = step(&yaml, Some(live(0)));
+    assert_eq!(s.action, Action::InSync);
+    assert!(
+        s.notes.iter().any(|n| n.contains(
+            "desiredCount 0 is outside [1, 10] of Autoscaler/web: Application Auto Scaling moves it to 1"
+        )),
+        "{:?}",
+        s.notes
     );
 }
 

@@ -1,12 +1,12 @@
-//! A stateful in-memory ECS with AWS's rules (10 names per DescribeServices,
-//! create refuses an existing name, delete needs desiredCount 0), call counters
-//! and chosen failures: fast loop tests without a server.
+//! An in-memory ECS with AWS's rules: 10 names per DescribeServices, create
+//! refuses an existing name, delete needs desiredCount 0.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
-use super::ecs::{EcsApi, ObservedService, ServiceCreate, ServiceUpdate};
-use super::{AwsError, ErrorKind};
+use super::{Calls, error as fake_error};
+use crate::aws::ecs::{EcsApi, ObservedService, ServiceCreate, ServiceUpdate};
+use crate::aws::{AwsError, ErrorKind};
 
 #[derive(Debug, Default)]
 struct State {
@@ -14,9 +14,7 @@ struct State {
     /// family → number of registered revisions (all ACTIVE).
     families: BTreeMap<String, u32>,
     services: BTreeMap<(String, String), ObservedService>,
-    calls: BTreeMap<&'static str, u64>,
-    /// Operation → errors to return on its next calls, in order.
-    failures: BTreeMap<&'static str, Vec<ErrorKind>>,
+    calls: Calls,
 }
 
 /// In-memory ECS. Account 123456789012, region us-east-1.
@@ -71,44 +69,25 @@ impl FakeEcs {
 
     /// Makes the next call of `operation` fail with `kind`.
     pub fn fail_next(&self, operation: &'static str, kind: ErrorKind) {
-        self.with(|s| s.failures.entry(operation).or_default().push(kind));
+        self.with(|s| s.calls.failures.entry(operation).or_default().push(kind));
     }
 
     pub fn calls(&self, operation: &str) -> u64 {
-        self.with(|s| s.calls.get(operation).copied().unwrap_or(0))
+        self.with(|s| s.calls.counts.get(operation).copied().unwrap_or(0))
     }
 
     /// Every call that changes state.
     pub fn writes(&self) -> u64 {
-        self.with(|s| {
-            s.calls
-                .iter()
-                .filter(|(op, _)| crate::metrics::is_write(op))
-                .map(|(_, n)| n)
-                .sum()
-        })
+        self.with(|s| s.calls.writes())
     }
 
     fn call(&self, operation: &'static str) -> Result<(), AwsError> {
-        self.with(|s| {
-            *s.calls.entry(operation).or_default() += 1;
-            let queued = s.failures.get_mut(operation).filter(|f| !f.is_empty());
-            match queued.map(|f| f.remove(0)) {
-                Some(kind) => Err(error(operation, kind, "injected failure")),
-                None => Ok(()),
-            }
-        })
+        self.with(|s| s.calls.call("ecs", operation))
     }
 }
 
 fn error(operation: &'static str, kind: ErrorKind, message: &str) -> AwsError {
-    AwsError {
-        service: "ecs",
-        operation,
-        kind,
-        code: None,
-        message: message.to_owned(),
-    }
+    fake_error("ecs", operation, kind, message)
 }
 
 impl EcsApi for FakeEcs {
