@@ -131,12 +131,7 @@ fn add_days(date: Date, days: i64) -> Date {
 /// first instant after the gap; a time in a fold at its first occurrence.
 pub fn instant(tz: &TimeZone, dt: DateTime) -> Timestamp {
     let ambiguous = tz.to_ambiguous_timestamp(dt);
-    let fallback = || {
-        ambiguous
-            .clone()
-            .compatible()
-            .unwrap_or(Timestamp::UNIX_EPOCH)
-    };
+    let fallback = || ambiguous.compatible().unwrap_or(Timestamp::UNIX_EPOCH);
     match ambiguous.offset() {
         AmbiguousOffset::Unambiguous { offset } => {
             offset.to_timestamp(dt).unwrap_or_else(|_| fallback())

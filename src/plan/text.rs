@@ -17,7 +17,17 @@ pub fn render(plan: &Plan, colour: bool) -> String {
     let mut waiting: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
     for step in &plan.steps {
         match step.action {
-            Action::InSync if step.paused.is_none() => in_sync += 1,
+            // In sync and nothing to say: counted, not shown. Field-owner and
+            // schedule notes are worth a line even when nothing is written.
+            Action::InSync if step.paused.is_none() && step.notes.is_empty() => in_sync += 1,
+            Action::InSync if step.paused.is_none() => {
+                in_sync += 1;
+                let _ = writeln!(out, "  {}  {}  (in sync)", step.resource, step.target);
+                for note in &step.notes {
+                    let _ = writeln!(out, "    # {note}");
+                }
+                out.push('\n');
+            }
             Action::NotReconciled => *waiting.entry(step.resource.kind.as_str()).or_default() += 1,
             _ => render_step(&mut out, step, colour),
         }

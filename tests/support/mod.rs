@@ -146,6 +146,17 @@ impl Moto {
         aws_sdk_ecs::Client::from_conf(config)
     }
 
+    pub fn scaling(&self) -> aws_sdk_applicationautoscaling::Client {
+        let config = aws_sdk_applicationautoscaling::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+            .http_client(ecs_operator::aws::http_client())
+            .build();
+        aws_sdk_applicationautoscaling::Client::from_conf(config)
+    }
+
     /// Runs the operator binary with this server's environment.
     pub fn operator(&self, args: &[&str]) -> Run {
         let out = self.operator_command(args).output().expect("operator runs");
