@@ -185,3 +185,54 @@ fn a_stop_request_sends_nothing_after_the_write_in_flight() {
     assert!(outcome.interrupted);
     assert_eq!(aws.ecs.writes(), 0);
 }
+
+fn autoscaler(service: &str, min: u32, max: u32) -> String {
+    format!(
+        "apiVersion: ecs-operator/v1alpha1\nkind: Autoscaler\nmetadata: {{name: {service}}}\nspec:\n  serviceRef: {service}\n  minCapacity: {min}\n  maxCapacity: {max}\n  targetTracking: [{{predefinedMetric: ECSServiceAverageCPUUtilization, targetValue: 70}}]\n"
+    )
+}
+
+#[test]
+fn scalable_targets_are_read_fifty_resource_ids_a_call_and_converge() {
+    let mut docs: Vec<String> = (0..60).map(|i| service(&format!("s{i}"), 1, "")).collect();
+    docs.extend((0..60).map(|i| autoscaler(&format!("s{i}"), 1, 4)));
+    let d = desired(&docs);
+    let aws = fake();
+    converge(&d, &aws, &PlanOptions::default());
+    assert_eq!(
+        aws.scaling
+            .target("service/prod/s7")
+            .map(|t| (t.min, t.max)),
+        Some((1, 4))
+    );
+    assert_eq!(aws.scaling.policies("service/prod/s7").len(), 1);
+    let before = aws.scaling.calls("DescribeScalableTargets");
+    let writes = aws.scaling.writes() + aws.ecs.writes();
+    assert_eq!(converge(&d, &aws, &PlanOptions::default()), 1);
+    assert_eq!(aws.scaling.calls("DescribeScalableTargets") - before, 2);
+    assert_eq!(
+        aws.scaling.writes() + aws.ecs.writes(),
+        writes,
+        "a converged estate gets no writes"
+    );
+}
+
+#[test]
+fn a_failed_service_defers_its_autoscaler() {
+    let d = desired(&[service("web", 2, ""), autoscaler("web", 1, 4)]);
+    let aws = fake();
+    aws.ecs.fail_next("CreateService", ErrorKind::Transient);
+    let observed = block_on(observe(&d, &aws, "default"));
+    let p = plan(&d, &observed, now(), &PlanOptions::default());
+    let outcome = block_on(apply(&p, &aws, &AtomicBool::new(false)));
+    let errors: Vec<String> = outcome.failures().filter_map(|f| f.error.clone()).collect();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(
+        errors[1].contains("deferred: Service/web failed"),
+        "{errors:?}"
+    );
+    assert_eq!(aws.scaling.writes(), 0);
+    // The next pass creates both.
+    converge(&d, &aws, &PlanOptions::default());
+    assert!(aws.scaling.target("service/prod/web").is_some());
+}
