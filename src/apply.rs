@@ -112,7 +112,12 @@ async fn send<E: EcsApi, S: ScalingApi>(op: &Op, aws: &Clients<E, S>) -> Result<
             resource_id,
             min,
             max,
-        } => aws.scaling.register_target(resource_id, *min, *max).await,
+            tags,
+        } => {
+            aws.scaling
+                .register_target(resource_id, *min, *max, tags)
+                .await
+        }
         Op::PutPolicy {
             resource_id,
             policy,

@@ -76,6 +76,7 @@ pub fn plan_autoscaler(
         None => return blocked(step, format!("waits for {service_doc}")),
     }
     let (min, max) = bounds.value;
+    let tags = super::service::ownership_tags(&options.instance, &me);
     let decided_by = (bounds.by != me).then(|| bounds.by.to_string());
     let declared: Vec<TrackingPolicy> = spec
         .policies()
@@ -95,6 +96,7 @@ pub fn plan_autoscaler(
             resource_id: id.clone(),
             min,
             max,
+            tags: tags.clone(),
         });
         for p in declared {
             step.changes
@@ -124,6 +126,7 @@ pub fn plan_autoscaler(
             resource_id: id.clone(),
             min,
             max,
+            tags: tags.clone(),
         });
     }
     if spec.target_tracking.is_some() {

@@ -154,6 +154,7 @@ pub enum Op {
         resource_id: String,
         min: u32,
         max: u32,
+        tags: BTreeMap<String, String>,
     },
     PutPolicy {
         resource_id: String,

@@ -98,12 +98,14 @@ pub trait ScalingApi: Send + Sync {
     ) -> impl Future<Output = Result<Vec<ObservedPolicy>, AwsError>> + Send;
 
     /// Registers or updates the target's bounds (an upsert). AWS clamps the
-    /// service's desiredCount into them.
+    /// service's desiredCount into them. `tags` are set when the target is
+    /// created (AWS ignores them on update).
     fn register_target(
         &self,
         resource_id: &str,
         min: u32,
         max: u32,
+        tags: &BTreeMap<String, String>,
     ) -> impl Future<Output = Result<(), AwsError>> + Send;
 
     /// Creates or replaces a target tracking policy (an upsert).

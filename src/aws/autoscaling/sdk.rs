@@ -125,7 +125,13 @@ impl ScalingApi for SdkScaling {
         }
     }
 
-    async fn register_target(&self, resource_id: &str, min: u32, max: u32) -> Result<(), AwsError> {
+    async fn register_target(
+        &self,
+        resource_id: &str,
+        min: u32,
+        max: u32,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<(), AwsError> {
         let out = self
             .client
             .register_scalable_target()
@@ -134,6 +140,7 @@ impl ScalingApi for SdkScaling {
             .resource_id(resource_id)
             .min_capacity(to_i32(min))
             .max_capacity(to_i32(max))
+            .set_tags((!tags.is_empty()).then(|| tags.clone().into_iter().collect()))
             .send()
             .await;
         record(

@@ -118,7 +118,13 @@ impl ScalingApi for FakeScaling {
         })
     }
 
-    async fn register_target(&self, resource_id: &str, min: u32, max: u32) -> Result<(), AwsError> {
+    async fn register_target(
+        &self,
+        resource_id: &str,
+        min: u32,
+        max: u32,
+        _tags: &BTreeMap<String, String>,
+    ) -> Result<(), AwsError> {
         self.with(|s| {
             s.calls.call(AAS, "RegisterScalableTarget")?;
             s.targets
