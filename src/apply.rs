@@ -6,10 +6,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Serialize;
 
+use std::collections::BTreeMap;
+
 use crate::aws::autoscaling::ScalingApi;
-use crate::aws::ecs::{EcsApi, ServiceUpdate};
-use crate::aws::{AwsError, Clients};
+use crate::aws::discovery::{DiscoveryApi, OPERATION_DEADLINE, wait_for};
+use crate::aws::ecs::{EcsApi, Registry, ServiceUpdate};
+use crate::aws::{AwsError, Clients, ErrorKind};
 use crate::model::DocRef;
+use crate::plan::discovery::CmRef;
 use crate::plan::{Op, Plan};
 
 /// What happened to one step's writes.
@@ -43,12 +47,13 @@ impl Outcome {
 
 /// Sends every runnable op. `stop` is checked between writes, so a stop request
 /// lets the write in flight finish and sends nothing after it.
-pub async fn apply<E: EcsApi, S: ScalingApi>(
+pub async fn apply<E: EcsApi, S: ScalingApi, D: DiscoveryApi>(
     plan: &Plan,
-    aws: &Clients<E, S>,
+    aws: &Clients<E, S, D>,
     stop: &AtomicBool,
 ) -> Outcome {
     let mut outcome = Outcome::default();
+    let mut made = Made::default();
     let mut failed: BTreeSet<DocRef> = BTreeSet::new();
     for step in &plan.steps {
         let ops = step.runnable_ops();
@@ -76,7 +81,7 @@ pub async fn apply<E: EcsApi, S: ScalingApi>(
                 break;
             }
             result.writes += 1;
-            if let Err(e) = send(op, aws).await {
+            if let Err(e) = send(op, aws, &mut made).await {
                 tracing::warn!(resource = %step.resource, action = step.action.key(), error = %e, "write failed");
                 result.transient = e.is_transient();
                 result.error = Some(e.to_string());
@@ -93,10 +98,87 @@ pub async fn apply<E: EcsApi, S: ScalingApi>(
     outcome
 }
 
-async fn send<E: EcsApi, S: ScalingApi>(op: &Op, aws: &Clients<E, S>) -> Result<(), AwsError> {
+/// What earlier ops of this apply created, for the ops that need its ids.
+#[derive(Debug, Default)]
+struct Made {
+    /// Namespace name → id.
+    namespaces: BTreeMap<String, String>,
+    /// DiscoveryService document → (Cloud Map service id, ARN).
+    services: BTreeMap<String, (String, String)>,
+}
+
+impl Made {
+    fn namespace(&self, r: &CmRef) -> Result<String, AwsError> {
+        match r {
+            CmRef::Id(id) => Ok(id.clone()),
+            CmRef::Pending(name) => self
+                .namespaces
+                .get(name)
+                .cloned()
+                .ok_or_else(|| unmade("namespace", name)),
+        }
+    }
+
+    fn service(&self, r: &CmRef) -> Result<String, AwsError> {
+        match r {
+            CmRef::Id(id) => Ok(id.clone()),
+            CmRef::Pending(doc) => self
+                .services
+                .get(doc)
+                .map(|s| s.0.clone())
+                .ok_or_else(|| unmade("service of DiscoveryService", doc)),
+        }
+    }
+
+    /// Registries with the ARNs of Cloud Map services made earlier in this apply.
+    fn registries(&self, regs: &[Registry]) -> Result<Vec<Registry>, AwsError> {
+        regs.iter()
+            .map(|r| match r.registry_arn.strip_prefix("discovery:") {
+                None => Ok(r.clone()),
+                Some(doc) => {
+                    let (_, arn) = self
+                        .services
+                        .get(doc)
+                        .ok_or_else(|| unmade("service of DiscoveryService", doc))?;
+                    Ok(Registry {
+                        registry_arn: arn.clone(),
+                        ..r.clone()
+                    })
+                }
+            })
+            .collect()
+    }
+}
+
+fn unmade(what: &str, name: &str) -> AwsError {
+    AwsError {
+        service: "servicediscovery",
+        operation: "apply",
+        kind: ErrorKind::Transient,
+        code: None,
+        message: format!("the Cloud Map {what} {name} was not created earlier in this apply"),
+    }
+}
+
+async fn send<E: EcsApi, S: ScalingApi, D: DiscoveryApi>(
+    op: &Op,
+    aws: &Clients<E, S, D>,
+    made: &mut Made,
+) -> Result<(), AwsError> {
+    let cm = &aws.discovery;
     match op {
-        Op::CreateService(input) => aws.ecs.create_service(input).await.map(|_| ()),
-        Op::UpdateService(input) => aws.ecs.update_service(input).await,
+        Op::CreateService(input) => {
+            let mut input = input.clone();
+            input.service_registries = made.registries(&input.service_registries)?;
+            aws.ecs.create_service(&input).await.map(|_| ())
+        }
+        Op::UpdateService(input) => {
+            let mut input = input.clone();
+            if let Some(regs) = &input.service_registries {
+                input.service_registries = Some(made.registries(regs)?);
+            }
+            aws.ecs.update_service(&input).await
+        }
         Op::TagService { arn, tags } => aws.ecs.tag_service(arn, tags).await,
         Op::ScaleToZero { cluster, name } => {
             let input = ServiceUpdate {
@@ -126,5 +208,61 @@ async fn send<E: EcsApi, S: ScalingApi>(op: &Op, aws: &Clients<E, S>) -> Result<
             aws.scaling.delete_policy(resource_id, name).await
         }
         Op::DeregisterTarget { resource_id } => aws.scaling.deregister_target(resource_id).await,
+        Op::CreateNamespace {
+            name,
+            kind,
+            vpc,
+            tags,
+        } => {
+            let operation = cm
+                .create_namespace(name, kind, vpc.as_deref(), tags)
+                .await?;
+            let id = match wait_for(cm, &operation, OPERATION_DEADLINE).await? {
+                Some(id) => id,
+                None => cm
+                    .list_namespaces()
+                    .await?
+                    .into_iter()
+                    .find(|n| &n.name == name && &n.kind == kind)
+                    .map(|n| n.id)
+                    .ok_or_else(|| unmade("namespace", name))?,
+            };
+            made.namespaces.insert(name.clone(), id);
+            Ok(())
+        }
+        Op::CreateCmService {
+            doc,
+            namespace,
+            input,
+        } => {
+            let namespace_id = made.namespace(namespace)?;
+            let created = cm.create_service(&namespace_id, input).await?;
+            made.services.insert(doc.clone(), created);
+            Ok(())
+        }
+        Op::UpdateCmDns { service_id, dns } => {
+            let operation = cm.update_dns(service_id, dns).await?;
+            wait_for(cm, &operation, OPERATION_DEADLINE)
+                .await
+                .map(|_| ())
+        }
+        Op::TagCmService { arn, tags } => cm.tag(arn, tags).await,
+        Op::RegisterInstance { service, instance } => {
+            let service_id = made.service(service)?;
+            let operation = cm.register_instance(&service_id, instance).await?;
+            wait_for(cm, &operation, OPERATION_DEADLINE)
+                .await
+                .map(|_| ())
+        }
+        Op::DeregisterInstance {
+            service_id,
+            instance_id,
+        } => {
+            let operation = cm.deregister_instance(service_id, instance_id).await?;
+            wait_for(cm, &operation, OPERATION_DEADLINE)
+                .await
+                .map(|_| ())
+        }
+        Op::DeleteCmService { service_id } => cm.delete_service(service_id).await,
     }
 }

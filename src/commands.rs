@@ -59,8 +59,9 @@ pub async fn plan(instance: &str, args: &PlanArgs) -> ExitCode {
     };
     let metrics = Arc::new(Metrics::default());
     let aws = Clients::from_environment(metrics).await;
-    let observed = observe(&desired, &aws, instance).await;
     let at = args.at.unwrap_or_else(jiff::Timestamp::now);
+    let mut memory = crate::observed::Memory::default();
+    let observed = observe(&desired, &aws, instance, &mut memory, at).await;
     let plan = plan::plan(
         &desired,
         &observed,
@@ -98,10 +99,13 @@ pub async fn apply(instance: &str, args: &ApplyArgs) -> ExitCode {
     let mut failed = false;
     let mut passes = 0;
     let mut converged = false;
+    // Stale Cloud Map instances are removed only once seen stale twice, staleAfter
+    // apart: a one-shot apply rarely lives that long, `run` does.
+    let mut memory = crate::observed::Memory::default();
     while passes < args.max_passes.max(1) {
         passes += 1;
-        let observed = observe(&desired, &aws, instance).await;
         let at = args.at.unwrap_or_else(jiff::Timestamp::now);
+        let observed = observe(&desired, &aws, instance, &mut memory, at).await;
         let plan = plan::plan(&desired, &observed, at, &options);
         if !plan.has_ops() {
             converged = true;

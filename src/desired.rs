@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use crate::load::diagnostic::{Diagnostic, Diagnostics};
 use crate::load::{self, AnyDoc, Loaded, Source};
 use crate::model::autoscaler::AutoscalerSpec;
+use crate::model::discovery::DiscoveryServiceSpec;
 use crate::model::schedule::ScheduleSpec;
 use crate::model::service::ServiceSpec;
 use crate::model::{Cx, DocRef, Kind, Origin, Reference, Spec};
@@ -29,6 +30,7 @@ pub struct Desired {
     pub services: BTreeMap<String, DesiredService>,
     pub autoscalers: BTreeMap<String, Loaded<AutoscalerSpec>>,
     pub schedules: BTreeMap<String, Loaded<ScheduleSpec>>,
+    pub discovery: BTreeMap<String, Loaded<DiscoveryServiceSpec>>,
     /// Documents of kinds this version does not reconcile yet.
     pub others: Vec<DocRef>,
 }
@@ -69,7 +71,11 @@ impl Desired {
 
     /// Number of documents of each kind.
     pub fn count(&self) -> usize {
-        self.services.len() + self.autoscalers.len() + self.schedules.len() + self.others.len()
+        self.services.len()
+            + self.autoscalers.len()
+            + self.schedules.len()
+            + self.discovery.len()
+            + self.others.len()
     }
 }
 
@@ -164,6 +170,11 @@ fn build(docs: &[AnyDoc], revision: &str, diags: &mut Diagnostics) -> Desired {
                     }
                 }
                 desired.schedules.insert(name.clone(), d.clone());
+            }
+            AnyDoc::DiscoveryService(d) => {
+                desired
+                    .discovery
+                    .insert(d.doc.metadata.name.clone(), d.clone());
             }
             other => desired.others.push(load::doc_ref(other)),
         }

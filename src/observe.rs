@@ -8,7 +8,10 @@ use crate::aws::autoscaling::{DESCRIBE_TARGETS_BATCH, ScalingApi, resource_id};
 use crate::aws::ecs::EcsApi;
 use crate::aws::{Clients, ErrorKind};
 use crate::desired::Desired;
-use crate::observed::Observed;
+use crate::observed::{Memory, Observed};
+use jiff::Timestamp;
+
+use crate::aws::discovery::{DiscoveryApi, ECS_ATTRIBUTE};
 use crate::plan::INSTANCE_TAG;
 
 /// DescribeServices takes at most 10 names.
@@ -19,13 +22,16 @@ pub const DESCRIBE_SERVICES_BATCH: usize = 10;
 /// the scalable targets of desired and owned services with the policies of
 /// the ones Autoscalers manage. A failed read is recorded in
 /// `Observed::errors`; it never stops the others.
-pub async fn observe<E: EcsApi, S: ScalingApi>(
+pub async fn observe<E: EcsApi, S: ScalingApi, D: DiscoveryApi>(
     desired: &Desired,
-    aws: &Clients<E, S>,
+    aws: &Clients<E, S, D>,
     instance: &str,
+    memory: &mut Memory,
+    now: Timestamp,
 ) -> Observed {
     let mut observed = observe_ecs(desired, &aws.ecs).await;
     observe_scaling(desired, &aws.scaling, instance, &mut observed).await;
+    observe_discovery(desired, aws, memory, now, &mut observed).await;
     observed
 }
 
@@ -151,4 +157,121 @@ async fn observe_scaling<S: ScalingApi>(
             }
         }
     }
+}
+
+/// Namespaces, every Cloud Map service with its tags, the instances of declared
+/// ones, and the live tasks behind them for stale-instance cleanup.
+async fn observe_discovery<E: EcsApi, S: ScalingApi, D: DiscoveryApi>(
+    desired: &Desired,
+    aws: &Clients<E, S, D>,
+    memory: &mut Memory,
+    now: Timestamp,
+    observed: &mut Observed,
+) {
+    let cm = &aws.discovery;
+    match cm.list_namespaces().await {
+        Ok(n) => observed.namespaces = Some(n),
+        Err(e) => {
+            observed
+                .errors
+                .insert("cloud map namespaces".to_owned(), e.to_string());
+        }
+    }
+    match cm.list_services().await {
+        Ok(mut services) => {
+            let mut complete = true;
+            for s in &mut services {
+                match cm.list_tags(&s.arn).await {
+                    Ok(tags) => s.tags = tags,
+                    Err(e) => {
+                        complete = false;
+                        observed
+                            .errors
+                            .insert(format!("tags of {}", s.arn), e.to_string());
+                    }
+                }
+            }
+            if complete {
+                observed.cm_services = Some(services);
+            }
+        }
+        Err(e) => {
+            observed
+                .errors
+                .insert("cloud map services".to_owned(), e.to_string());
+        }
+    }
+    let mut stale_now = BTreeSet::new();
+    for doc in desired.discovery.values() {
+        let spec = &doc.doc.spec;
+        let name = spec.service_name(&doc.doc.metadata.name);
+        let Some(ns) = observed.namespace(&spec.namespace.name, spec.namespace.kind.as_str())
+        else {
+            continue;
+        };
+        let Some(service) = observed.cm_service(&ns.id, name).cloned() else {
+            continue;
+        };
+        let instances = match cm.list_instances(&service.id).await {
+            Ok(i) => i,
+            Err(e) => {
+                observed
+                    .errors
+                    .insert(format!("instances of {}", service.arn), e.to_string());
+                continue;
+            }
+        };
+        if spec.remove_stale_instances() {
+            let backing = backing_tasks(&service.arn, aws, observed).await;
+            if let Ok(live) = &backing {
+                let declared: BTreeSet<&str> =
+                    spec.instances().iter().map(|i| i.id.as_str()).collect();
+                for i in &instances {
+                    let ecs_made = i.attributes.contains_key(ECS_ATTRIBUTE);
+                    if ecs_made && !declared.contains(i.id.as_str()) && !live.contains(&i.id) {
+                        stale_now.insert((service.id.clone(), i.id.clone()));
+                    }
+                }
+            }
+            observed.backing_tasks.insert(service.arn.clone(), backing);
+        }
+        observed.cm_instances.insert(service.id.clone(), instances);
+    }
+    // Remember when each instance was first seen stale; forget the ones that are not.
+    memory.stale_since.retain(|k, _| stale_now.contains(k));
+    for k in stale_now {
+        memory.stale_since.entry(k).or_insert(now);
+    }
+    observed.stale_since = memory.stale_since.clone();
+}
+
+/// Live task ids of every ECS service registered into the Cloud Map service
+/// `arn`. Never complete when some cluster could not be listed: an unseen ECS
+/// service might be registered there.
+async fn backing_tasks<E: EcsApi, S: ScalingApi, D: DiscoveryApi>(
+    arn: &str,
+    aws: &Clients<E, S, D>,
+    observed: &Observed,
+) -> Result<BTreeSet<String>, String> {
+    if let Some((scope, e)) = observed
+        .errors
+        .iter()
+        .find(|(k, _)| k.starts_with("cluster"))
+    {
+        return Err(format!("{scope} could not be listed: {e}"));
+    }
+    let registered = observed
+        .services
+        .values()
+        .filter(|s| s.service_registries.iter().any(|r| r.registry_arn == arn));
+    let mut live = BTreeSet::new();
+    for s in registered {
+        let tasks = aws.ecs.live_task_ids(&s.cluster, &s.name).await;
+        live.extend(
+            tasks.map_err(|e| {
+                format!("tasks of {}/{} could not be listed: {e}", s.cluster, s.name)
+            })?,
+        );
+    }
+    Ok(live)
 }

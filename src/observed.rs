@@ -2,7 +2,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use jiff::Timestamp;
+
 use crate::aws::autoscaling::{ObservedPolicy, ObservedTarget};
+use crate::aws::discovery::{ObservedCmService, ObservedInstance, ObservedNamespace};
 use crate::aws::ecs::ObservedService;
 
 /// One observation of the estate. Built by `observe`, read by the pure `plan`.
@@ -24,6 +27,17 @@ pub struct Observed {
     pub targets_observed: bool,
     /// Scaling policies of the targets Autoscaler documents manage.
     pub policies: BTreeMap<String, Vec<ObservedPolicy>>,
+    /// Cloud Map namespaces; `None` when they could not be read.
+    pub namespaces: Option<Vec<ObservedNamespace>>,
+    /// Cloud Map services with their tags; `None` when they could not be read.
+    pub cm_services: Option<Vec<ObservedCmService>>,
+    /// Instances of the Cloud Map services documents declare, by service id.
+    pub cm_instances: BTreeMap<String, Vec<ObservedInstance>>,
+    /// Ids of the not-STOPPED tasks of the ECS services registered into each
+    /// Cloud Map service (by ARN), or why they are not known completely.
+    pub backing_tasks: BTreeMap<String, Result<BTreeSet<String>, String>>,
+    /// Since when each (Cloud Map service id, instance id) has looked stale.
+    pub stale_since: BTreeMap<(String, String), Timestamp>,
     /// Reads that failed, by scope (a cluster, a task definition): nothing there is decided.
     pub errors: BTreeMap<String, String>,
 }
@@ -31,5 +45,32 @@ pub struct Observed {
 impl Observed {
     pub fn service(&self, cluster: &str, name: &str) -> Option<&ObservedService> {
         self.services.get(&(cluster.to_owned(), name.to_owned()))
+    }
+}
+
+/// What one observation hands to the next: since when each Cloud Map instance
+/// has looked stale (an instance is removed only once seen stale twice, at
+/// least `staleAfter` apart). In memory: a restart starts the wait again,
+/// which only ever delays a removal.
+#[derive(Debug, Clone, Default)]
+pub struct Memory {
+    pub stale_since: BTreeMap<(String, String), Timestamp>,
+}
+
+impl Observed {
+    /// The namespace a document names, by name and type.
+    pub fn namespace(&self, name: &str, kind: &str) -> Option<&ObservedNamespace> {
+        self.namespaces
+            .as_ref()?
+            .iter()
+            .find(|n| n.name == name && n.kind == kind)
+    }
+
+    /// A Cloud Map service by namespace id and name.
+    pub fn cm_service(&self, namespace_id: &str, name: &str) -> Option<&ObservedCmService> {
+        self.cm_services
+            .as_ref()?
+            .iter()
+            .find(|s| s.namespace_id == namespace_id && s.name == name)
     }
 }

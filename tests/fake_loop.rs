@@ -7,10 +7,11 @@ use std::sync::atomic::AtomicBool;
 use ecs_operator::apply::apply;
 use ecs_operator::aws::Clients;
 use ecs_operator::aws::ErrorKind;
-use ecs_operator::aws::fake::{FakeEcs, FakeScaling};
+use ecs_operator::aws::fake::{FakeDiscovery, FakeEcs, FakeScaling};
 use ecs_operator::desired::Desired;
 use ecs_operator::load::Source;
 use ecs_operator::observe::observe;
+use ecs_operator::observed::Memory;
 use ecs_operator::plan::{Action, PlanOptions, plan};
 use proptest::prelude::*;
 
@@ -39,7 +40,7 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
         .block_on(f)
 }
 
-type Aws = Clients<FakeEcs, FakeScaling>;
+type Aws = Clients<FakeEcs, FakeScaling, FakeDiscovery>;
 
 fn fake() -> Aws {
     let ecs = FakeEcs::new();
@@ -47,6 +48,7 @@ fn fake() -> Aws {
     Clients {
         ecs,
         scaling: FakeScaling::new(),
+        discovery: FakeDiscovery::new(),
     }
 }
 
@@ -54,7 +56,13 @@ fn fake() -> Aws {
 fn converge(desired: &Desired, aws: &Aws, options: &PlanOptions) -> usize {
     let stop = AtomicBool::new(false);
     for pass in 1..=3 {
-        let observed = block_on(observe(desired, aws, &options.instance));
+        let observed = block_on(observe(
+            desired,
+            aws,
+            &options.instance,
+            &mut Memory::default(),
+            now(),
+        ));
         let p = plan(desired, &observed, now(), options);
         if !p.has_ops() {
             return pass;
@@ -95,7 +103,7 @@ proptest! {
             });
         }
         converge(&d, &aws, &options);
-        let observed = block_on(observe(&d, &aws, "default"));
+        let observed = block_on(observe(&d, &aws, "default", &mut Memory::default(), now()));
         let after = plan(&d, &observed, now(), &options);
         prop_assert!(!after.has_changes(), "{}", ecs_operator::plan::text::render(&after, false));
         let before = aws.ecs.writes();
@@ -111,7 +119,7 @@ fn describe_services_reads_ten_names_a_call() {
     let aws = fake();
     converge(&d, &aws, &PlanOptions::default());
     let before = aws.ecs.calls("DescribeServices");
-    block_on(observe(&d, &aws, "default"));
+    block_on(observe(&d, &aws, "default", &mut Memory::default(), now()));
     assert_eq!(aws.ecs.calls("DescribeServices") - before, 3);
     assert_eq!(
         aws.ecs.calls("DescribeTaskDefinition"),
@@ -133,7 +141,7 @@ fn a_failed_write_does_not_stop_the_other_services() {
         aws.ecs.edit("prod", name, |s| s.desired_count = 4);
     }
     aws.ecs.fail_next("UpdateService", ErrorKind::Throttled);
-    let observed = block_on(observe(&d, &aws, "default"));
+    let observed = block_on(observe(&d, &aws, "default", &mut Memory::default(), now()));
     let p = plan(&d, &observed, now(), &PlanOptions::default());
     let outcome = block_on(apply(&p, &aws, &AtomicBool::new(false)));
     let failed: Vec<_> = outcome.failures().map(|f| f.resource.to_string()).collect();
@@ -166,7 +174,13 @@ fn a_cluster_that_cannot_be_listed_blocks_its_services_and_orphans_nothing() {
     );
     aws.ecs.fail_next("ListServices", ErrorKind::AccessDenied);
     let only_a = desired(&[service("a", 2, "")]);
-    let observed = block_on(observe(&only_a, &aws, "default"));
+    let observed = block_on(observe(
+        &only_a,
+        &aws,
+        "default",
+        &mut Memory::default(),
+        now(),
+    ));
     let p = plan(&only_a, &observed, now(), &options);
     assert_eq!(
         p.steps.iter().map(|s| s.action).collect::<Vec<_>>(),
@@ -179,7 +193,7 @@ fn a_cluster_that_cannot_be_listed_blocks_its_services_and_orphans_nothing() {
 fn a_stop_request_sends_nothing_after_the_write_in_flight() {
     let d = desired(&[service("a", 1, ""), service("b", 1, "")]);
     let aws = fake();
-    let observed = block_on(observe(&d, &aws, "default"));
+    let observed = block_on(observe(&d, &aws, "default", &mut Memory::default(), now()));
     let p = plan(&d, &observed, now(), &PlanOptions::default());
     let outcome = block_on(apply(&p, &aws, &AtomicBool::new(true)));
     assert!(outcome.interrupted);
@@ -222,7 +236,7 @@ fn a_failed_service_defers_its_autoscaler() {
     let d = desired(&[service("web", 2, ""), autoscaler("web", 1, 4)]);
     let aws = fake();
     aws.ecs.fail_next("CreateService", ErrorKind::Transient);
-    let observed = block_on(observe(&d, &aws, "default"));
+    let observed = block_on(observe(&d, &aws, "default", &mut Memory::default(), now()));
     let p = plan(&d, &observed, now(), &PlanOptions::default());
     let outcome = block_on(apply(&p, &aws, &AtomicBool::new(false)));
     let errors: Vec<String> = outcome.failures().filter_map(|f| f.error.clone()).collect();

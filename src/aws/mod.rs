@@ -2,6 +2,7 @@
 //! implementations, and the mapping of SDK errors to a few modeled kinds.
 
 pub mod autoscaling;
+pub mod discovery;
 pub mod ecs;
 pub mod fake;
 
@@ -173,18 +174,20 @@ pub fn record<T>(
 }
 
 /// One client per AWS API the reconcilers use.
-pub struct Clients<E, S> {
+pub struct Clients<E, S, D> {
     pub ecs: E,
     pub scaling: S,
+    pub discovery: D,
 }
 
-impl Clients<ecs::SdkEcs, autoscaling::SdkScaling> {
+impl Clients<ecs::SdkEcs, autoscaling::SdkScaling, discovery::SdkDiscovery> {
     /// SDK clients configured from the standard AWS environment.
     pub async fn from_environment(metrics: std::sync::Arc<Metrics>) -> Self {
         let config = load_config().await;
         Clients {
             ecs: ecs::SdkEcs::new(&config, metrics.clone()),
-            scaling: autoscaling::SdkScaling::new(&config, metrics),
+            scaling: autoscaling::SdkScaling::new(&config, metrics.clone()),
+            discovery: discovery::SdkDiscovery::new(&config, metrics),
         }
     }
 }

@@ -15,6 +15,7 @@ use tokio::sync::Notify;
 use crate::apply::{self, Outcome};
 use crate::aws::Clients;
 use crate::aws::autoscaling::ScalingApi;
+use crate::aws::discovery::DiscoveryApi;
 use crate::aws::ecs::EcsApi;
 use crate::desired::Desired;
 use crate::load;
@@ -99,12 +100,13 @@ impl Shared {
 }
 
 /// Runs loops until a stop is requested. Returns after the write in flight.
-pub async fn run<E: EcsApi, S: ScalingApi>(
+pub async fn run<E: EcsApi, S: ScalingApi, D: DiscoveryApi>(
     options: RunOptions,
-    aws: Clients<E, S>,
+    aws: Clients<E, S, D>,
     shared: Arc<Shared>,
 ) {
     let mut last_good: Option<Desired> = None;
+    let mut memory = crate::observed::Memory::default();
     let mut seen_revision: Option<String> = None;
     while !shared.stopping() {
         let started = Instant::now();
@@ -143,7 +145,14 @@ pub async fn run<E: EcsApi, S: ScalingApi>(
         let mut drifted = 0;
         let mut next_transition = None;
         if let Some(desired) = &last_good {
-            let observed = observe(desired, &aws, &options.plan.instance).await;
+            let observed = observe(
+                desired,
+                &aws,
+                &options.plan.instance,
+                &mut memory,
+                Timestamp::now(),
+            )
+            .await;
             errors.extend(
                 observed
                     .errors

@@ -122,6 +122,15 @@ pub enum RoutingPolicy {
     Weighted,
 }
 
+impl RoutingPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RoutingPolicy::Multivalue => "MULTIVALUE",
+            RoutingPolicy::Weighted => "WEIGHTED",
+        }
+    }
+}
+
 /// A static instance registration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -51,6 +51,17 @@ pub fn call_name(op: &Op) -> &'static str {
         Op::PutPolicy { .. } => "application-autoscaling:PutScalingPolicy",
         Op::DeletePolicy { .. } => "application-autoscaling:DeleteScalingPolicy",
         Op::DeregisterTarget { .. } => "application-autoscaling:DeregisterScalableTarget",
+        Op::CreateNamespace { kind, .. } => match kind.as_str() {
+            "HTTP" => "servicediscovery:CreateHttpNamespace",
+            "DNS_PRIVATE" => "servicediscovery:CreatePrivateDnsNamespace",
+            _ => "servicediscovery:CreatePublicDnsNamespace",
+        },
+        Op::CreateCmService { .. } => "servicediscovery:CreateService",
+        Op::UpdateCmDns { .. } => "servicediscovery:UpdateService",
+        Op::TagCmService { .. } => "servicediscovery:TagResource",
+        Op::RegisterInstance { .. } => "servicediscovery:RegisterInstance",
+        Op::DeregisterInstance { .. } => "servicediscovery:DeregisterInstance",
+        Op::DeleteCmService { .. } => "servicediscovery:DeleteService",
     }
 }
 

@@ -2,6 +2,7 @@
 //! clock, no randomness; everything it needs is an argument.
 
 pub mod autoscaler;
+pub mod discovery;
 pub mod json;
 pub mod service;
 pub mod text;
@@ -167,6 +168,37 @@ pub enum Op {
     DeregisterTarget {
         resource_id: String,
     },
+    CreateNamespace {
+        name: String,
+        kind: String,
+        vpc: Option<String>,
+        tags: BTreeMap<String, String>,
+    },
+    CreateCmService {
+        /// The DiscoveryService document, so later ops of the run can find the new service.
+        doc: String,
+        namespace: discovery::CmRef,
+        input: crate::aws::discovery::CmServiceCreate,
+    },
+    UpdateCmDns {
+        service_id: String,
+        dns: crate::aws::discovery::DnsSpec,
+    },
+    TagCmService {
+        arn: String,
+        tags: BTreeMap<String, String>,
+    },
+    RegisterInstance {
+        service: discovery::CmRef,
+        instance: crate::aws::discovery::ObservedInstance,
+    },
+    DeregisterInstance {
+        service_id: String,
+        instance_id: String,
+    },
+    DeleteCmService {
+        service_id: String,
+    },
 }
 
 /// The plan for one resource.
@@ -286,10 +318,17 @@ pub fn plan(
         .values()
         .map(|ds| (ds.name.as_str(), capacity::decide(desired, ds, now)))
         .collect();
-    let mut steps = Vec::new();
+    let registries = discovery::registry_arns(desired, observed);
+    let mut steps = discovery::plan_all(desired, observed, now, options);
     for ds in desired.services.values() {
         let capacity = &capacities[ds.name.as_str()];
-        steps.push(service::plan_service(ds, capacity, observed, options));
+        steps.push(service::plan_service(
+            ds,
+            capacity,
+            &registries,
+            observed,
+            options,
+        ));
     }
     steps.extend(service::orphans(desired, observed, options));
     for (name, a) in &desired.autoscalers {

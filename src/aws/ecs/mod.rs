@@ -145,6 +145,15 @@ pub trait EcsApi: Send + Sync {
         tags: &BTreeMap<String, String>,
     ) -> impl Future<Output = Result<(), AwsError>> + Send;
 
+    /// Ids of the service's tasks that are not STOPPED (PENDING, ACTIVATING,
+    /// RUNNING, DEACTIVATING, STOPPING…): ListTasks for both desired statuses,
+    /// every page, then DescribeTasks 100 a call. Any failed call fails the whole.
+    fn live_task_ids(
+        &self,
+        cluster: &str,
+        service: &str,
+    ) -> impl Future<Output = Result<std::collections::BTreeSet<String>, AwsError>> + Send;
+
     /// Deletes a service whose desiredCount is 0. NotFound when it is gone already.
     fn delete_service(
         &self,

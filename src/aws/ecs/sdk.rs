@@ -265,6 +265,64 @@ impl EcsApi for SdkEcs {
         Ok(())
     }
 
+    async fn live_task_ids(
+        &self,
+        cluster: &str,
+        service: &str,
+    ) -> Result<std::collections::BTreeSet<String>, AwsError> {
+        let mut arns = Vec::new();
+        for status in [sdk::DesiredStatus::Running, sdk::DesiredStatus::Stopped] {
+            let mut token = None;
+            loop {
+                let page = self
+                    .client
+                    .list_tasks()
+                    .cluster(cluster)
+                    .service_name(service)
+                    .desired_status(status.clone())
+                    .max_results(100)
+                    .set_next_token(token)
+                    .send()
+                    .await;
+                let page = record(
+                    &self.metrics,
+                    ECS,
+                    "ListTasks",
+                    page.map_err(err("ListTasks")),
+                )?;
+                arns.extend(page.task_arns().iter().cloned());
+                token = page.next_token().map(str::to_owned);
+                if token.is_none() {
+                    break;
+                }
+            }
+        }
+        arns.sort();
+        arns.dedup();
+        let mut live = std::collections::BTreeSet::new();
+        for batch in arns.chunks(100) {
+            let out = self
+                .client
+                .describe_tasks()
+                .cluster(cluster)
+                .set_tasks(Some(batch.to_vec()))
+                .send()
+                .await;
+            let out = record(
+                &self.metrics,
+                ECS,
+                "DescribeTasks",
+                out.map_err(err("DescribeTasks")),
+            )?;
+            for t in out.tasks() {
+                if t.last_status() != Some("STOPPED") {
+                    live.insert(service_name_of_arn(t.task_arn().unwrap_or_default()).to_owned());
+                }
+            }
+        }
+        Ok(live)
+    }
+
     async fn delete_service(&self, cluster: &str, name: &str) -> Result<(), AwsError> {
         let out = self
             .client

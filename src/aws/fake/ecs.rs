@@ -14,6 +14,8 @@ struct State {
     /// family → number of registered revisions (all ACTIVE).
     families: BTreeMap<String, u32>,
     services: BTreeMap<(String, String), ObservedService>,
+    /// (cluster, service) → task id → last status.
+    tasks: BTreeMap<(String, String), BTreeMap<String, String>>,
     calls: Calls,
 }
 
@@ -64,6 +66,16 @@ impl FakeEcs {
             if let Some(svc) = s.services.get_mut(&(cluster.to_owned(), name.to_owned())) {
                 f(svc);
             }
+        });
+    }
+
+    /// A task of a service, in `last_status` (e.g. RUNNING, PENDING, STOPPED).
+    pub fn set_task(&self, cluster: &str, service: &str, task_id: &str, last_status: &str) {
+        self.with(|s| {
+            s.tasks
+                .entry((cluster.to_owned(), service.to_owned()))
+                .or_default()
+                .insert(task_id.to_owned(), last_status.to_owned())
         });
     }
 
@@ -271,6 +283,26 @@ impl EcsApi for FakeEcs {
                 )),
             },
         )
+    }
+
+    async fn live_task_ids(
+        &self,
+        cluster: &str,
+        service: &str,
+    ) -> Result<BTreeSet<String>, AwsError> {
+        self.call("ListTasks")?;
+        self.call("DescribeTasks")?;
+        Ok(self.with(|s| {
+            s.tasks
+                .get(&(cluster.to_owned(), service.to_owned()))
+                .map(|t| {
+                    t.iter()
+                        .filter(|(_, status)| status.as_str() != "STOPPED")
+                        .map(|(id, _)| id.clone())
+                        .collect()
+                })
+                .unwrap_or_default()
+        }))
     }
 
     async fn delete_service(&self, cluster: &str, name: &str) -> Result<(), AwsError> {

@@ -2,9 +2,11 @@
 //! and chosen failures: fast loop tests without a server.
 
 mod autoscaling;
+mod discovery;
 mod ecs;
 
 pub use autoscaling::FakeScaling;
+pub use discovery::FakeDiscovery;
 pub use ecs::FakeEcs;
 
 use std::collections::BTreeMap;

@@ -106,31 +106,32 @@ pub(super) fn normal_network(n: &Network) -> Network {
     n
 }
 
-/// Registries with ARNs; `Err` when one names a `DiscoveryService` document,
-/// whose ARN this version cannot resolve (the field is then left alone).
-pub(super) fn resolve_registries(ds: &DesiredService) -> Result<Option<Vec<Registry>>, String> {
-    let Some(regs) = &ds.spec.service_registries else {
-        return Ok(None);
-    };
-    let mut out = Vec::new();
-    for r in regs {
-        match (&r.registry_arn, &r.discovery_service) {
-            (Some(arn), _) => out.push(Registry {
-                registry_arn: arn.clone(),
+/// Registries with ARNs: a `discoveryService` document resolves to its Cloud
+/// Map service's ARN, or to a placeholder when that service is created in the
+/// same apply (`apply` fills the ARN in).
+pub(super) fn resolve_registries(
+    ds: &DesiredService,
+    registry_arns: &BTreeMap<String, String>,
+) -> Option<Vec<Registry>> {
+    let regs = ds.spec.service_registries.as_ref()?;
+    let mut out: Vec<Registry> = regs
+        .iter()
+        .filter_map(|r| {
+            let arn = match (&r.registry_arn, &r.discovery_service) {
+                (Some(arn), _) => arn.clone(),
+                (None, Some(name)) => registry_arns.get(name)?.clone(),
+                (None, None) => return None,
+            };
+            Some(Registry {
+                registry_arn: arn,
                 container_name: r.container_name.clone(),
                 container_port: r.container_port,
                 port: r.port,
-            }),
-            (None, Some(name)) => {
-                return Err(format!(
-                    "serviceRegistries names DiscoveryService/{name}, which this version does not reconcile; registries are left as they are"
-                ));
-            }
-            (None, None) => {}
-        }
-    }
+            })
+        })
+        .collect();
     out.sort();
-    Ok(Some(out))
+    Some(out)
 }
 
 pub(super) fn creation(

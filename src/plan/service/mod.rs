@@ -39,6 +39,7 @@ fn short_td(td: &str) -> String {
 pub fn plan_service(
     ds: &DesiredService,
     capacity: &Capacity,
+    registry_arns: &BTreeMap<String, String>,
     observed: &Observed,
     options: &PlanOptions,
 ) -> Step {
@@ -88,13 +89,19 @@ pub fn plan_service(
     if let Some((name, eval)) = &capacity.schedule {
         step.notes.push(schedule_note(name, eval));
     }
-    let registries = match resolve_registries(ds) {
-        Ok(r) => r,
-        Err(why) => {
-            step.notes.push(why);
-            None
+    let registries = resolve_registries(ds, registry_arns);
+    if let Some(regs) = &registries {
+        for r in regs
+            .iter()
+            .filter_map(|r| r.registry_arn.strip_prefix("discovery:"))
+        {
+            // Created by an earlier step of the same apply; its ARN is filled in then.
+            step.depends_on = Some(DocRef::new(Kind::DiscoveryService, r));
+            step.notes.push(format!(
+                "registers into DiscoveryService/{r}, created first"
+            ));
         }
-    };
+    }
     let mut tags = ds.spec.tags.clone().unwrap_or_default();
     tags.extend(ownership_tags(&options.instance, &me));
 

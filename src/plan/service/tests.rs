@@ -53,7 +53,13 @@ fn step(yaml: &str, live: Option<ObservedService>) -> Step {
     let d = desired(yaml);
     let ds = &d.services["web"];
     let capacity = crate::capacity::decide(&d, ds, jiff::Timestamp::UNIX_EPOCH);
-    plan_service(ds, &capacity, &observed(live), &PlanOptions::default())
+    plan_service(
+        ds,
+        &capacity,
+        &BTreeMap::new(),
+        &observed(live),
+        &PlanOptions::default(),
+    )
 }
 
 #[test]
