@@ -1,13 +1,17 @@
 """What a platform team (or a person at a terminal) does to AWS outside the operator.
 
 Used by the tests and `make demo` against the local emulator, through boto3 and
-the standard AWS environment (AWS_ENDPOINT_URL, AWS_REGION, credentials).
+the standard AWS environment (AWS_ENDPOINT_URL, AWS_DEFAULT_REGION, credentials).
 
-  estate.py network                       -> JSON {vpc, subnets[], securityGroups[]}
-  estate.py cluster NAME...               -> creates clusters
-  estate.py taskdef FAMILY...             -> registers a Fargate task definition per family
-  estate.py scale CLUSTER SERVICE COUNT   -> sets desiredCount by hand
-  estate.py describe CLUSTER SERVICE      -> JSON of the live service
+  estate.py network                      -> JSON {vpc, subnets[], securityGroups[]}
+  estate.py cluster NAME...              -> creates clusters
+  estate.py taskdef FAMILY...            -> registers a Fargate task definition per family
+  estate.py task CLUSTER FAMILY          -> starts a task, prints its id
+  estate.py scale CLUSTER SERVICE COUNT  -> sets desiredCount by hand
+  estate.py describe CLUSTER SERVICE     -> JSON of the live service
+  estate.py prepare SRC DEST             -> what the platform team has before the operator
+      runs SRC's documents (network, clusters, task definition families); DEST is a copy
+      of SRC whose subnet and security group ids are the emulator's
 """
 
 import json
@@ -54,6 +58,18 @@ def taskdef(*families):
             containerDefinitions=[{"name": family, "image": f"example/{family}:1", "essential": True}],
         )["taskDefinition"]
         print(f"task definition {td['family']}:{td['revision']}")
+
+
+def task(cluster_name, family):
+    """Starts a task (bridge networking: the emulator cannot start awsvpc tasks); prints its id."""
+    ecs = boto3.client("ecs")
+    ecs.register_task_definition(
+        family=family,
+        networkMode="bridge",
+        containerDefinitions=[{"name": family, "image": f"example/{family}:1", "memory": 128, "essential": True}],
+    )
+    arn = ecs.run_task(cluster=cluster_name, taskDefinition=family, launchType="FARGATE")["tasks"][0]["taskArn"]
+    print(arn.rsplit("/", 1)[-1])
 
 
 def scale(cluster_name, service, count):
@@ -110,6 +126,7 @@ if __name__ == "__main__":
         "taskdef": taskdef,
         "scale": scale,
         "describe": describe,
+        "task": task,
         "prepare": prepare,
     }
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
