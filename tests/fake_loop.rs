@@ -250,3 +250,76 @@ fn a_failed_service_defers_its_autoscaler() {
     converge(&d, &aws, &PlanOptions::default());
     assert!(aws.scaling.target("service/prod/web").is_some());
 }
+
+fn discovery_doc(extra: &str) -> String {
+    format!(
+        "apiVersion: ecs-operator/v1alpha1\nkind: DiscoveryService\nmetadata: {{name: api}}\nspec:\n  namespace: {{name: internal.example, type: DNS_PRIVATE, vpc: vpc-1}}\n  staleAfter: 2m\n{extra}"
+    )
+}
+
+#[test]
+fn a_stale_instance_goes_only_when_seen_stale_twice_stale_after_apart() {
+    let registered = "  serviceRegistries: [{discoveryService: api}]\n";
+    let d = desired(&[discovery_doc(""), service("web", 1, registered)]);
+    let aws = fake();
+    converge(&d, &aws, &PlanOptions::default());
+    let cm = aws.discovery.services()[0].id.clone();
+    aws.ecs.set_task("prod", "web", "task-live", "PENDING");
+    aws.discovery
+        .add_instance(&cm, "task-live", &[("ECS_CLUSTER_NAME", "prod")]);
+    aws.discovery
+        .add_instance(&cm, "task-gone", &[("ECS_CLUSTER_NAME", "prod")]);
+    aws.discovery
+        .add_instance(&cm, "someone-elses", &[("AWS_INSTANCE_IPV4", "10.0.0.1")]);
+    let mut memory = Memory::default();
+    let t0 = now();
+    let loop_at = |seconds: i64, memory: &mut Memory| {
+        let t = t0
+            .checked_add(jiff::SignedDuration::from_secs(seconds))
+            .expect("instant");
+        let observed = block_on(observe(&d, &aws, "default", memory, t));
+        let p = plan(&d, &observed, t, &PlanOptions::default());
+        block_on(apply(&p, &aws, &AtomicBool::new(false)));
+    };
+    let ids = |aws: &Aws| {
+        let mut v: Vec<String> = aws
+            .discovery
+            .instances(&cm)
+            .into_iter()
+            .map(|i| i.id)
+            .collect();
+        v.sort();
+        v
+    };
+    loop_at(0, &mut memory);
+    loop_at(119, &mut memory);
+    assert_eq!(
+        ids(&aws),
+        ["someone-elses", "task-gone", "task-live"],
+        "too early"
+    );
+    loop_at(120, &mut memory);
+    assert_eq!(ids(&aws), ["someone-elses", "task-live"]);
+}
+
+#[test]
+fn a_failed_task_listing_removes_nothing() {
+    let registered = "  serviceRegistries: [{discoveryService: api}]\n";
+    let d = desired(&[discovery_doc(""), service("web", 1, registered)]);
+    let aws = fake();
+    converge(&d, &aws, &PlanOptions::default());
+    let cm = aws.discovery.services()[0].id.clone();
+    aws.discovery
+        .add_instance(&cm, "task-gone", &[("ECS_CLUSTER_NAME", "prod")]);
+    let mut memory = Memory::default();
+    for minute in 0..4 {
+        aws.ecs.fail_next("ListTasks", ErrorKind::AccessDenied);
+        let t = now()
+            .checked_add(jiff::SignedDuration::from_mins(minute * 2))
+            .expect("instant");
+        let observed = block_on(observe(&d, &aws, "default", &mut memory, t));
+        let p = plan(&d, &observed, t, &PlanOptions::default());
+        block_on(apply(&p, &aws, &AtomicBool::new(false)));
+    }
+    assert_eq!(aws.discovery.instances(&cm).len(), 1);
+}
