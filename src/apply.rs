@@ -9,9 +9,11 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 use crate::aws::autoscaling::ScalingApi;
+use crate::aws::cloudwatch::CloudWatchApi;
 use crate::aws::discovery::{DiscoveryApi, OPERATION_DEADLINE, wait_for};
 use crate::aws::ecs::{EcsApi, Registry, ServiceUpdate};
-use crate::aws::{AwsError, Clients, ErrorKind};
+use crate::aws::sns::SnsApi;
+use crate::aws::{Aws, AwsError, ErrorKind};
 use crate::model::DocRef;
 use crate::plan::discovery::CmRef;
 use crate::plan::{Op, Plan};
@@ -47,11 +49,7 @@ impl Outcome {
 
 /// Sends every runnable op. `stop` is checked between writes, so a stop request
 /// lets the write in flight finish and sends nothing after it.
-pub async fn apply<E: EcsApi, S: ScalingApi, D: DiscoveryApi>(
-    plan: &Plan,
-    aws: &Clients<E, S, D>,
-    stop: &AtomicBool,
-) -> Outcome {
+pub async fn apply<A: Aws>(plan: &Plan, aws: &A, stop: &AtomicBool) -> Outcome {
     let mut outcome = Outcome::default();
     let mut made = Made::default();
     let mut failed: BTreeSet<DocRef> = BTreeSet::new();
@@ -105,6 +103,8 @@ struct Made {
     namespaces: BTreeMap<String, String>,
     /// DiscoveryService document → (Cloud Map service id, ARN).
     services: BTreeMap<String, (String, String)>,
+    /// AlertChannel document → topic ARN.
+    topics: BTreeMap<String, String>,
 }
 
 impl Made {
@@ -128,6 +128,30 @@ impl Made {
                 .map(|s| s.0.clone())
                 .ok_or_else(|| unmade("service of DiscoveryService", doc)),
         }
+    }
+
+    fn topic(&self, r: &CmRef) -> Result<String, AwsError> {
+        match r {
+            CmRef::Id(arn) => Ok(arn.clone()),
+            CmRef::Pending(doc) => self
+                .topics
+                .get(doc)
+                .cloned()
+                .ok_or_else(|| unmade("topic of AlertChannel", doc)),
+        }
+    }
+
+    /// Alarm actions with the ARNs of topics made earlier in this apply.
+    fn actions(&self, arns: &[String]) -> Result<Vec<String>, AwsError> {
+        let mut out: Vec<String> = arns
+            .iter()
+            .map(|a| match a.strip_prefix("alertchannel:") {
+                None => Ok(a.clone()),
+                Some(doc) => self.topic(&CmRef::Pending(doc.to_owned())),
+            })
+            .collect::<Result<_, _>>()?;
+        out.sort();
+        Ok(out)
     }
 
     /// Registries with the ARNs of Cloud Map services made earlier in this apply.
@@ -160,26 +184,22 @@ fn unmade(what: &str, name: &str) -> AwsError {
     }
 }
 
-async fn send<E: EcsApi, S: ScalingApi, D: DiscoveryApi>(
-    op: &Op,
-    aws: &Clients<E, S, D>,
-    made: &mut Made,
-) -> Result<(), AwsError> {
-    let cm = &aws.discovery;
+async fn send<A: Aws>(op: &Op, aws: &A, made: &mut Made) -> Result<(), AwsError> {
+    let cm = aws.discovery();
     match op {
         Op::CreateService(input) => {
             let mut input = input.clone();
             input.service_registries = made.registries(&input.service_registries)?;
-            aws.ecs.create_service(&input).await.map(|_| ())
+            aws.ecs().create_service(&input).await.map(|_| ())
         }
         Op::UpdateService(input) => {
             let mut input = input.clone();
             if let Some(regs) = &input.service_registries {
                 input.service_registries = Some(made.registries(regs)?);
             }
-            aws.ecs.update_service(&input).await
+            aws.ecs().update_service(&input).await
         }
-        Op::TagService { arn, tags } => aws.ecs.tag_service(arn, tags).await,
+        Op::TagService { arn, tags } => aws.ecs().tag_service(arn, tags).await,
         Op::ScaleToZero { cluster, name } => {
             let input = ServiceUpdate {
                 cluster: cluster.clone(),
@@ -187,27 +207,27 @@ async fn send<E: EcsApi, S: ScalingApi, D: DiscoveryApi>(
                 desired_count: Some(0),
                 ..ServiceUpdate::default()
             };
-            aws.ecs.update_service(&input).await
+            aws.ecs().update_service(&input).await
         }
-        Op::DeleteService { cluster, name } => aws.ecs.delete_service(cluster, name).await,
+        Op::DeleteService { cluster, name } => aws.ecs().delete_service(cluster, name).await,
         Op::RegisterTarget {
             resource_id,
             min,
             max,
             tags,
         } => {
-            aws.scaling
+            aws.scaling()
                 .register_target(resource_id, *min, *max, tags)
                 .await
         }
         Op::PutPolicy {
             resource_id,
             policy,
-        } => aws.scaling.put_policy(resource_id, policy).await,
+        } => aws.scaling().put_policy(resource_id, policy).await,
         Op::DeletePolicy { resource_id, name } => {
-            aws.scaling.delete_policy(resource_id, name).await
+            aws.scaling().delete_policy(resource_id, name).await
         }
-        Op::DeregisterTarget { resource_id } => aws.scaling.deregister_target(resource_id).await,
+        Op::DeregisterTarget { resource_id } => aws.scaling().deregister_target(resource_id).await,
         Op::CreateNamespace {
             name,
             kind,
@@ -264,5 +284,31 @@ async fn send<E: EcsApi, S: ScalingApi, D: DiscoveryApi>(
                 .map(|_| ())
         }
         Op::DeleteCmService { service_id } => cm.delete_service(service_id).await,
+        Op::CreateTopic { doc, name, tags } => {
+            let arn = aws.sns().create_topic(name, tags).await?;
+            made.topics.insert(doc.clone(), arn);
+            Ok(())
+        }
+        Op::TagTopic { arn, tags } => aws.sns().tag_topic(arn, tags).await,
+        Op::Subscribe {
+            topic,
+            protocol,
+            endpoint,
+        } => {
+            let arn = made.topic(topic)?;
+            aws.sns().subscribe(&arn, protocol, endpoint).await
+        }
+        Op::Unsubscribe { arn } => aws.sns().unsubscribe(arn).await,
+        Op::DeleteTopic { arn } => aws.sns().delete_topic(arn).await,
+        Op::PutAlarm { config, keep, tags } => {
+            let mut config = config.clone();
+            config.alarm_actions = made.actions(&config.alarm_actions)?;
+            config.ok_actions = made.actions(&config.ok_actions)?;
+            aws.cloudwatch()
+                .put_alarm(&config, keep.as_ref(), tags)
+                .await
+        }
+        Op::TagAlarm { arn, tags } => aws.cloudwatch().tag_alarm(arn, tags).await,
+        Op::DeleteAlarms { names } => aws.cloudwatch().delete_alarms(names).await,
     }
 }

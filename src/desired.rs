@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use crate::load::diagnostic::{Diagnostic, Diagnostics};
 use crate::load::{self, AnyDoc, Loaded, Source};
+use crate::model::alarm::AlarmSpec;
+use crate::model::alert_channel::AlertChannelSpec;
 use crate::model::autoscaler::AutoscalerSpec;
 use crate::model::discovery::DiscoveryServiceSpec;
 use crate::model::schedule::ScheduleSpec;
@@ -31,6 +33,8 @@ pub struct Desired {
     pub autoscalers: BTreeMap<String, Loaded<AutoscalerSpec>>,
     pub schedules: BTreeMap<String, Loaded<ScheduleSpec>>,
     pub discovery: BTreeMap<String, Loaded<DiscoveryServiceSpec>>,
+    pub channels: BTreeMap<String, Loaded<AlertChannelSpec>>,
+    pub alarms: BTreeMap<String, Loaded<AlarmSpec>>,
     /// Documents of kinds this version does not reconcile yet.
     pub others: Vec<DocRef>,
 }
@@ -75,6 +79,8 @@ impl Desired {
             + self.autoscalers.len()
             + self.schedules.len()
             + self.discovery.len()
+            + self.channels.len()
+            + self.alarms.len()
             + self.others.len()
     }
 }
@@ -170,6 +176,16 @@ fn build(docs: &[AnyDoc], revision: &str, diags: &mut Diagnostics) -> Desired {
                     }
                 }
                 desired.schedules.insert(name.clone(), d.clone());
+            }
+            AnyDoc::AlertChannel(d) => {
+                desired
+                    .channels
+                    .insert(d.doc.metadata.name.clone(), d.clone());
+            }
+            AnyDoc::Alarm(d) => {
+                desired
+                    .alarms
+                    .insert(d.doc.metadata.name.clone(), d.clone());
             }
             AnyDoc::DiscoveryService(d) => {
                 desired

@@ -6,12 +6,14 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::aws::autoscaling::{DESCRIBE_TARGETS_BATCH, ScalingApi, resource_id};
 use crate::aws::ecs::EcsApi;
-use crate::aws::{Clients, ErrorKind};
+use crate::aws::{Aws, ErrorKind};
 use crate::desired::Desired;
 use crate::observed::{Memory, Observed};
 use jiff::Timestamp;
 
+use crate::aws::cloudwatch::{CloudWatchApi, DESCRIBE_ALARMS_BATCH};
 use crate::aws::discovery::{DiscoveryApi, ECS_ATTRIBUTE};
+use crate::aws::sns::SnsApi;
 use crate::plan::INSTANCE_TAG;
 
 /// DescribeServices takes at most 10 names.
@@ -22,16 +24,18 @@ pub const DESCRIBE_SERVICES_BATCH: usize = 10;
 /// the scalable targets of desired and owned services with the policies of
 /// the ones Autoscalers manage. A failed read is recorded in
 /// `Observed::errors`; it never stops the others.
-pub async fn observe<E: EcsApi, S: ScalingApi, D: DiscoveryApi>(
+pub async fn observe<A: Aws>(
     desired: &Desired,
-    aws: &Clients<E, S, D>,
+    aws: &A,
     instance: &str,
     memory: &mut Memory,
     now: Timestamp,
 ) -> Observed {
-    let mut observed = observe_ecs(desired, &aws.ecs).await;
-    observe_scaling(desired, &aws.scaling, instance, &mut observed).await;
+    let mut observed = observe_ecs(desired, aws.ecs()).await;
+    observe_scaling(desired, aws.scaling(), instance, &mut observed).await;
     observe_discovery(desired, aws, memory, now, &mut observed).await;
+    observe_topics(desired, aws.sns(), &mut observed).await;
+    observe_alarms(desired, aws.cloudwatch(), memory, &mut observed).await;
     observed
 }
 
@@ -161,14 +165,14 @@ async fn observe_scaling<S: ScalingApi>(
 
 /// Namespaces, every Cloud Map service with its tags, the instances of declared
 /// ones, and the live tasks behind them for stale-instance cleanup.
-async fn observe_discovery<E: EcsApi, S: ScalingApi, D: DiscoveryApi>(
+async fn observe_discovery<A: Aws>(
     desired: &Desired,
-    aws: &Clients<E, S, D>,
+    aws: &A,
     memory: &mut Memory,
     now: Timestamp,
     observed: &mut Observed,
 ) {
-    let cm = &aws.discovery;
+    let cm = aws.discovery();
     match cm.list_namespaces().await {
         Ok(n) => observed.namespaces = Some(n),
         Err(e) => {
@@ -248,9 +252,9 @@ async fn observe_discovery<E: EcsApi, S: ScalingApi, D: DiscoveryApi>(
 /// Live task ids of every ECS service registered into the Cloud Map service
 /// `arn`. Never complete when some cluster could not be listed: an unseen ECS
 /// service might be registered there.
-async fn backing_tasks<E: EcsApi, S: ScalingApi, D: DiscoveryApi>(
+async fn backing_tasks<A: Aws>(
     arn: &str,
-    aws: &Clients<E, S, D>,
+    aws: &A,
     observed: &Observed,
 ) -> Result<BTreeSet<String>, String> {
     if let Some((scope, e)) = observed
@@ -266,7 +270,7 @@ async fn backing_tasks<E: EcsApi, S: ScalingApi, D: DiscoveryApi>(
         .filter(|s| s.service_registries.iter().any(|r| r.registry_arn == arn));
     let mut live = BTreeSet::new();
     for s in registered {
-        let tasks = aws.ecs.live_task_ids(&s.cluster, &s.name).await;
+        let tasks = aws.ecs().live_task_ids(&s.cluster, &s.name).await;
         live.extend(
             tasks.map_err(|e| {
                 format!("tasks of {}/{} could not be listed: {e}", s.cluster, s.name)
@@ -274,4 +278,112 @@ async fn backing_tasks<E: EcsApi, S: ScalingApi, D: DiscoveryApi>(
         );
     }
     Ok(live)
+}
+
+/// Every topic with its tags, and the subscriptions of topics AlertChannels own.
+async fn observe_topics<N: SnsApi>(desired: &Desired, sns: &N, observed: &mut Observed) {
+    let arns = match sns.list_topics().await {
+        Ok(a) => a,
+        Err(e) => {
+            observed
+                .errors
+                .insert("sns topics".to_owned(), e.to_string());
+            return;
+        }
+    };
+    let mut topics = BTreeMap::new();
+    for arn in arns {
+        match sns.topic_tags(&arn).await {
+            Ok(tags) => {
+                topics.insert(arn, tags);
+            }
+            Err(e) => {
+                observed
+                    .errors
+                    .insert(format!("tags of {arn}"), e.to_string());
+                return;
+            }
+        }
+    }
+    observed.topics = Some(topics);
+    for channel in desired.channels.values() {
+        let Some(name) = &channel.doc.spec.topic_name else {
+            continue;
+        };
+        let Some(arn) = observed.topic_named(name).map(str::to_owned) else {
+            continue;
+        };
+        match sns.list_subscriptions(&arn).await {
+            Ok(subs) => {
+                observed.subscriptions.insert(arn, subs);
+            }
+            Err(e) => {
+                observed
+                    .errors
+                    .insert(format!("subscriptions of {arn}"), e.to_string());
+            }
+        }
+    }
+}
+
+/// Declared alarms (100 names a call) and every other metric alarm with its
+/// tags (cached in `memory`), skipping Application Auto Scaling's own.
+async fn observe_alarms<C: CloudWatchApi>(
+    desired: &Desired,
+    cw: &C,
+    memory: &mut Memory,
+    observed: &mut Observed,
+) {
+    let names: Vec<String> = desired
+        .alarms
+        .iter()
+        .map(|(n, a)| a.doc.spec.alarm_name.clone().unwrap_or_else(|| n.clone()))
+        .collect();
+    let mut alarms = BTreeMap::new();
+    for batch in names.chunks(DESCRIBE_ALARMS_BATCH) {
+        match cw.describe_alarms(batch).await {
+            Ok(found) => alarms.extend(found.into_iter().map(|a| (a.config.name.clone(), a))),
+            Err(e) => {
+                observed.errors.insert("alarms".to_owned(), e.to_string());
+                return;
+            }
+        }
+    }
+    let all = match cw.list_alarms().await {
+        Ok(all) => all,
+        Err(e) => {
+            observed.errors.insert("alarms".to_owned(), e.to_string());
+            return;
+        }
+    };
+    let mut others = BTreeMap::new();
+    let mut seen = BTreeSet::new();
+    for (name, arn) in all {
+        if name.starts_with("TargetTracking-") {
+            continue;
+        }
+        seen.insert(arn.clone());
+        if !memory.alarm_tags.contains_key(&arn) {
+            match cw.alarm_tags(&arn).await {
+                Ok(tags) => {
+                    memory.alarm_tags.insert(arn.clone(), tags);
+                }
+                Err(e) => {
+                    observed
+                        .errors
+                        .insert(format!("tags of {arn}"), e.to_string());
+                    return;
+                }
+            }
+        }
+        let tags = memory.alarm_tags.get(&arn).cloned().unwrap_or_default();
+        if alarms.contains_key(&name) {
+            observed.alarm_tags.insert(arn, tags);
+        } else {
+            others.insert(name, (arn, tags));
+        }
+    }
+    memory.alarm_tags.retain(|arn, _| seen.contains(arn));
+    observed.alarms = Some(alarms);
+    observed.other_alarms = Some(others);
 }

@@ -5,8 +5,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use jiff::Timestamp;
 
 use crate::aws::autoscaling::{ObservedPolicy, ObservedTarget};
+use crate::aws::cloudwatch::ObservedAlarm;
 use crate::aws::discovery::{ObservedCmService, ObservedInstance, ObservedNamespace};
 use crate::aws::ecs::ObservedService;
+use crate::aws::sns::Subscription;
 
 /// One observation of the estate. Built by `observe`, read by the pure `plan`.
 #[derive(Debug, Clone, Default)]
@@ -38,6 +40,16 @@ pub struct Observed {
     pub backing_tasks: BTreeMap<String, Result<BTreeSet<String>, String>>,
     /// Since when each (Cloud Map service id, instance id) has looked stale.
     pub stale_since: BTreeMap<(String, String), Timestamp>,
+    /// SNS topics with their tags; `None` when they could not be read.
+    pub topics: Option<BTreeMap<String, BTreeMap<String, String>>>,
+    /// Subscriptions of the topics AlertChannels own, by topic ARN.
+    pub subscriptions: BTreeMap<String, Vec<Subscription>>,
+    /// Declared alarms by name; `None` when they could not be read.
+    pub alarms: Option<BTreeMap<String, ObservedAlarm>>,
+    /// Every other metric alarm: name → (ARN, tags), for orphans.
+    pub other_alarms: Option<BTreeMap<String, (String, BTreeMap<String, String>)>>,
+    /// Tags of declared alarms, by ARN.
+    pub alarm_tags: BTreeMap<String, BTreeMap<String, String>>,
     /// Reads that failed, by scope (a cluster, a task definition): nothing there is decided.
     pub errors: BTreeMap<String, String>,
 }
@@ -55,9 +67,21 @@ impl Observed {
 #[derive(Debug, Clone, Default)]
 pub struct Memory {
     pub stale_since: BTreeMap<(String, String), Timestamp>,
+    /// Alarm tags by ARN: ListTagsForResource is slow to call for every alarm
+    /// every loop (10 a second), and an alarm's owner rarely changes.
+    pub alarm_tags: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 impl Observed {
+    /// The ARN of the topic named `name`, if it exists.
+    pub fn topic_named(&self, name: &str) -> Option<&str> {
+        self.topics
+            .as_ref()?
+            .keys()
+            .find(|arn| arn.rsplit(':').next() == Some(name))
+            .map(String::as_str)
+    }
+
     /// The namespace a document names, by name and type.
     pub fn namespace(&self, name: &str, kind: &str) -> Option<&ObservedNamespace> {
         self.namespaces

@@ -7,7 +7,7 @@ use std::sync::atomic::AtomicBool;
 use ecs_operator::apply::apply;
 use ecs_operator::aws::Clients;
 use ecs_operator::aws::ErrorKind;
-use ecs_operator::aws::fake::{FakeDiscovery, FakeEcs, FakeScaling};
+use ecs_operator::aws::fake::{FakeCloudWatch, FakeDiscovery, FakeEcs, FakeScaling, FakeSns};
 use ecs_operator::desired::Desired;
 use ecs_operator::load::Source;
 use ecs_operator::observe::observe;
@@ -40,7 +40,7 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
         .block_on(f)
 }
 
-type Aws = Clients<FakeEcs, FakeScaling, FakeDiscovery>;
+type Aws = Clients<FakeEcs, FakeScaling, FakeDiscovery, FakeSns, FakeCloudWatch>;
 
 fn fake() -> Aws {
     let ecs = FakeEcs::new();
@@ -49,6 +49,8 @@ fn fake() -> Aws {
         ecs,
         scaling: FakeScaling::new(),
         discovery: FakeDiscovery::new(),
+        sns: FakeSns::new(),
+        cloudwatch: FakeCloudWatch::new(),
     }
 }
 

@@ -2,9 +2,11 @@
 //! implementations, and the mapping of SDK errors to a few modeled kinds.
 
 pub mod autoscaling;
+pub mod cloudwatch;
 pub mod discovery;
 pub mod ecs;
 pub mod fake;
+pub mod sns;
 
 use std::fmt;
 
@@ -174,20 +176,77 @@ pub fn record<T>(
 }
 
 /// One client per AWS API the reconcilers use.
-pub struct Clients<E, S, D> {
+pub struct Clients<E, S, D, N, C> {
     pub ecs: E,
     pub scaling: S,
     pub discovery: D,
+    pub sns: N,
+    pub cloudwatch: C,
 }
 
-impl Clients<ecs::SdkEcs, autoscaling::SdkScaling, discovery::SdkDiscovery> {
+/// Every AWS API the operator uses, as one bound for generic code.
+pub trait Aws: Send + Sync {
+    type Ecs: ecs::EcsApi;
+    type Scaling: autoscaling::ScalingApi;
+    type Discovery: discovery::DiscoveryApi;
+    type Sns: sns::SnsApi;
+    type CloudWatch: cloudwatch::CloudWatchApi;
+    fn ecs(&self) -> &Self::Ecs;
+    fn scaling(&self) -> &Self::Scaling;
+    fn discovery(&self) -> &Self::Discovery;
+    fn sns(&self) -> &Self::Sns;
+    fn cloudwatch(&self) -> &Self::CloudWatch;
+}
+
+impl<E, S, D, N, C> Aws for Clients<E, S, D, N, C>
+where
+    E: ecs::EcsApi,
+    S: autoscaling::ScalingApi,
+    D: discovery::DiscoveryApi,
+    N: sns::SnsApi,
+    C: cloudwatch::CloudWatchApi,
+{
+    type Ecs = E;
+    type Scaling = S;
+    type Discovery = D;
+    type Sns = N;
+    type CloudWatch = C;
+    fn ecs(&self) -> &E {
+        &self.ecs
+    }
+    fn scaling(&self) -> &S {
+        &self.scaling
+    }
+    fn discovery(&self) -> &D {
+        &self.discovery
+    }
+    fn sns(&self) -> &N {
+        &self.sns
+    }
+    fn cloudwatch(&self) -> &C {
+        &self.cloudwatch
+    }
+}
+
+/// The SDK clients.
+pub type SdkClients = Clients<
+    ecs::SdkEcs,
+    autoscaling::SdkScaling,
+    discovery::SdkDiscovery,
+    sns::SdkSns,
+    cloudwatch::SdkCloudWatch,
+>;
+
+impl SdkClients {
     /// SDK clients configured from the standard AWS environment.
     pub async fn from_environment(metrics: std::sync::Arc<Metrics>) -> Self {
         let config = load_config().await;
         Clients {
             ecs: ecs::SdkEcs::new(&config, metrics.clone()),
             scaling: autoscaling::SdkScaling::new(&config, metrics.clone()),
-            discovery: discovery::SdkDiscovery::new(&config, metrics),
+            discovery: discovery::SdkDiscovery::new(&config, metrics.clone()),
+            sns: sns::SdkSns::new(&config, metrics.clone()),
+            cloudwatch: cloudwatch::SdkCloudWatch::new(&config, metrics),
         }
     }
 }

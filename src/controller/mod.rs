@@ -13,10 +13,7 @@ use jiff::Timestamp;
 use tokio::sync::Notify;
 
 use crate::apply::{self, Outcome};
-use crate::aws::Clients;
-use crate::aws::autoscaling::ScalingApi;
-use crate::aws::discovery::DiscoveryApi;
-use crate::aws::ecs::EcsApi;
+use crate::aws::Aws;
 use crate::desired::Desired;
 use crate::load;
 use crate::metrics::Metrics;
@@ -100,11 +97,7 @@ impl Shared {
 }
 
 /// Runs loops until a stop is requested. Returns after the write in flight.
-pub async fn run<E: EcsApi, S: ScalingApi, D: DiscoveryApi>(
-    options: RunOptions,
-    aws: Clients<E, S, D>,
-    shared: Arc<Shared>,
-) {
+pub async fn run<A: Aws>(options: RunOptions, aws: A, shared: Arc<Shared>) {
     let mut last_good: Option<Desired> = None;
     let mut memory = crate::observed::Memory::default();
     let mut seen_revision: Option<String> = None;

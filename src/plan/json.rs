@@ -62,6 +62,14 @@ pub fn call_name(op: &Op) -> &'static str {
         Op::RegisterInstance { .. } => "servicediscovery:RegisterInstance",
         Op::DeregisterInstance { .. } => "servicediscovery:DeregisterInstance",
         Op::DeleteCmService { .. } => "servicediscovery:DeleteService",
+        Op::CreateTopic { .. } => "sns:CreateTopic",
+        Op::TagTopic { .. } => "sns:TagResource",
+        Op::Subscribe { .. } => "sns:Subscribe",
+        Op::Unsubscribe { .. } => "sns:Unsubscribe",
+        Op::DeleteTopic { .. } => "sns:DeleteTopic",
+        Op::PutAlarm { .. } => "cloudwatch:PutMetricAlarm",
+        Op::TagAlarm { .. } => "cloudwatch:TagResource",
+        Op::DeleteAlarms { .. } => "cloudwatch:DeleteAlarms",
     }
 }
 

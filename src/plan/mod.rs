@@ -1,6 +1,8 @@
 //! The pure core: `plan(desired, observed, now, options) -> Plan`. No I/O, no
 //! clock, no randomness; everything it needs is an argument.
 
+pub mod alarm;
+pub mod alert_channel;
 pub mod autoscaler;
 pub mod discovery;
 pub mod json;
@@ -199,6 +201,39 @@ pub enum Op {
     DeleteCmService {
         service_id: String,
     },
+    CreateTopic {
+        /// The AlertChannel document, so later ops of the run can find the new topic.
+        doc: String,
+        name: String,
+        tags: BTreeMap<String, String>,
+    },
+    TagTopic {
+        arn: String,
+        tags: BTreeMap<String, String>,
+    },
+    Subscribe {
+        topic: discovery::CmRef,
+        protocol: String,
+        endpoint: String,
+    },
+    Unsubscribe {
+        arn: String,
+    },
+    DeleteTopic {
+        arn: String,
+    },
+    PutAlarm {
+        config: crate::aws::cloudwatch::AlarmConfig,
+        keep: Option<crate::aws::cloudwatch::ObservedAlarm>,
+        tags: BTreeMap<String, String>,
+    },
+    TagAlarm {
+        arn: String,
+        tags: BTreeMap<String, String>,
+    },
+    DeleteAlarms {
+        names: Vec<String>,
+    },
 }
 
 /// The plan for one resource.
@@ -319,7 +354,9 @@ pub fn plan(
         .map(|ds| (ds.name.as_str(), capacity::decide(desired, ds, now)))
         .collect();
     let registries = discovery::registry_arns(desired, observed);
-    let mut steps = discovery::plan_all(desired, observed, now, options);
+    let topics = alert_channel::topic_arns(desired, observed);
+    let mut steps = alert_channel::plan_all(desired, observed, options);
+    steps.extend(discovery::plan_all(desired, observed, now, options));
     for ds in desired.services.values() {
         let capacity = &capacities[ds.name.as_str()];
         steps.push(service::plan_service(
@@ -340,6 +377,7 @@ pub fn plan(
         ));
     }
     steps.extend(autoscaler::orphans(desired, observed, options));
+    steps.extend(alarm::plan_all(desired, observed, &topics, options));
     for r in &desired.others {
         steps.push(not_reconciled(r.clone()));
     }

@@ -83,12 +83,18 @@ def describe(cluster_name, service):
 
 
 def prepare(src, dest):
-    services = []
+    docs = []
     for root, _, files in sorted(os.walk(src)):
         for name in sorted(files):
             if name.endswith((".yaml", ".yml", ".json")):
                 with open(os.path.join(root, name)) as f:
-                    services += [d for d in yaml.safe_load_all(f) if d and d.get("kind") == "Service"]
+                    docs += [d for d in yaml.safe_load_all(f) if d]
+    services = [d for d in docs if d.get("kind") == "Service"]
+    # Topics that channels name by ARN exist before the operator (it never creates them).
+    sns = boto3.client("sns")
+    for d in docs:
+        if d.get("kind") == "AlertChannel" and d["spec"].get("topicArn"):
+            sns.create_topic(Name=d["spec"]["topicArn"].rsplit(":", 1)[-1])
     ec2 = boto3.client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.60.0.0/16")["Vpc"]["VpcId"]
     ids = {}

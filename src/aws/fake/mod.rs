@@ -4,10 +4,12 @@
 mod autoscaling;
 mod discovery;
 mod ecs;
+mod notify;
 
 pub use autoscaling::FakeScaling;
 pub use discovery::FakeDiscovery;
 pub use ecs::FakeEcs;
+pub use notify::{FakeCloudWatch, FakeSns};
 
 use std::collections::BTreeMap;
 
