@@ -10,6 +10,9 @@ use crate::aws::discovery::{ObservedCmService, ObservedInstance, ObservedNamespa
 use crate::aws::ecs::ObservedService;
 use crate::aws::sns::Subscription;
 
+/// An ARN with the resource's tags.
+pub type TaggedArn = (String, BTreeMap<String, String>);
+
 /// One observation of the estate. Built by `observe`, read by the pure `plan`.
 #[derive(Debug, Clone, Default)]
 pub struct Observed {
@@ -47,7 +50,7 @@ pub struct Observed {
     /// Declared alarms by name; `None` when they could not be read.
     pub alarms: Option<BTreeMap<String, ObservedAlarm>>,
     /// Every other metric alarm: name → (ARN, tags), for orphans.
-    pub other_alarms: Option<BTreeMap<String, (String, BTreeMap<String, String>)>>,
+    pub other_alarms: Option<BTreeMap<String, TaggedArn>>,
     /// Tags of declared alarms, by ARN.
     pub alarm_tags: BTreeMap<String, BTreeMap<String, String>>,
     /// Reads that failed, by scope (a cluster, a task definition): nothing there is decided.

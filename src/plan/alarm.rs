@@ -160,7 +160,7 @@ pub fn plan_all(
                 decided_by: None,
             });
             step.ops.push(Op::PutAlarm {
-                config: want,
+                config: Box::new(want),
                 keep: None,
                 tags,
             });
@@ -188,8 +188,8 @@ pub fn plan_all(
         step.changes = differences(&live.config, &want);
         if !step.changes.is_empty() {
             step.ops.push(Op::PutAlarm {
-                config: want,
-                keep: Some(live.clone()),
+                config: Box::new(want),
+                keep: Some(Box::new(live.clone())),
                 tags: BTreeMap::new(),
             });
         }

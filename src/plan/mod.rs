@@ -223,8 +223,8 @@ pub enum Op {
         arn: String,
     },
     PutAlarm {
-        config: crate::aws::cloudwatch::AlarmConfig,
-        keep: Option<crate::aws::cloudwatch::ObservedAlarm>,
+        config: Box<crate::aws::cloudwatch::AlarmConfig>,
+        keep: Option<Box<crate::aws::cloudwatch::ObservedAlarm>>,
         tags: BTreeMap<String, String>,
     },
     TagAlarm {
