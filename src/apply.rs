@@ -305,7 +305,7 @@ async fn send<A: Aws>(op: &Op, aws: &A, made: &mut Made) -> Result<(), AwsError>
             config.alarm_actions = made.actions(&config.alarm_actions)?;
             config.ok_actions = made.actions(&config.ok_actions)?;
             aws.cloudwatch()
-                .put_alarm(&config, keep.as_ref(), tags)
+                .put_alarm(&config, keep.as_deref(), tags)
                 .await
         }
         Op::TagAlarm { arn, tags } => aws.cloudwatch().tag_alarm(arn, tags).await,
