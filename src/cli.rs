@@ -128,6 +128,9 @@ pub struct RunArgs {
     /// Observe and report; never write.
     #[arg(long, env = "ECS_OPERATOR_DRY_RUN")]
     pub dry_run: bool,
+    /// File where the notifier remembers reported drift across restarts (JSON).
+    #[arg(long, env = "ECS_OPERATOR_STATE_FILE")]
+    pub state_file: Option<PathBuf>,
     /// Address of /healthz, /readyz, /status, /metrics and POST /sync.
     #[arg(long, env = "ECS_OPERATOR_LISTEN", default_value = "0.0.0.0:8080")]
     pub listen: SocketAddr,

@@ -159,6 +159,7 @@ pub async fn apply(instance: &str, args: &ApplyArgs) -> ExitCode {
 pub async fn run(instance: &str, args: &RunArgs) -> anyhow::Result<ExitCode> {
     let options = RunOptions {
         files: args.files.files.clone(),
+        state_file: args.state_file.clone(),
         interval: args.interval.0,
         dry_run: args.dry_run,
         plan: plan_options(instance, &args.guard),

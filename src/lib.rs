@@ -28,6 +28,7 @@ pub mod desired;
 pub mod load;
 pub mod metrics;
 pub mod model;
+pub mod notify;
 pub mod observe;
 pub mod observed;
 pub mod plan;

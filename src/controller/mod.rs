@@ -14,10 +14,13 @@ use tokio::sync::Notify;
 
 use crate::apply::{self, Outcome};
 use crate::aws::Aws;
+use crate::aws::sns::SnsApi;
 use crate::desired::Desired;
 use crate::load;
 use crate::metrics::Metrics;
+use crate::notify::Notifier;
 use crate::observe::observe;
+use crate::plan::alert_channel::topic_arns;
 use crate::plan::{PlanOptions, plan};
 use status::{LoopReport, Status};
 
@@ -29,6 +32,8 @@ const SOURCE_POLL: Duration = Duration::from_secs(1);
 #[derive(Debug, Clone)]
 pub struct RunOptions {
     pub files: Vec<PathBuf>,
+    /// Where the notifier remembers what it reported (survives restarts).
+    pub state_file: Option<PathBuf>,
     pub interval: Duration,
     pub dry_run: bool,
     pub plan: PlanOptions,
@@ -100,12 +105,14 @@ impl Shared {
 pub async fn run<A: Aws>(options: RunOptions, aws: A, shared: Arc<Shared>) {
     let mut last_good: Option<Desired> = None;
     let mut memory = crate::observed::Memory::default();
+    let mut notifier = Notifier::new(options.state_file.clone());
     let mut seen_revision: Option<String> = None;
     while !shared.stopping() {
         let started = Instant::now();
         let last_start = Some(started);
         let started_at = Timestamp::now();
         let mut errors = Vec::new();
+        let mut rejected: Option<(String, Vec<String>)> = None;
         match load::read_sources(&options.files) {
             Ok(source) if seen_revision.as_deref() != Some(source.revision.as_str()) => {
                 seen_revision = Some(source.revision.clone());
@@ -125,6 +132,10 @@ pub async fn run<A: Aws>(options: RunOptions, aws: A, shared: Arc<Shared>) {
                         if let Ok(mut s) = shared.status.write() {
                             s.reject(&source.revision, &diags, started_at);
                         }
+                        rejected = Some((
+                            source.revision.clone(),
+                            diags.iter().map(ToString::to_string).collect(),
+                        ));
                     }
                 }
             }
@@ -170,6 +181,35 @@ pub async fn run<A: Aws>(options: RunOptions, aws: A, shared: Arc<Shared>) {
             );
             if let Ok(mut s) = shared.status.write() {
                 s.record(&plan, &outcome, Timestamp::now());
+            }
+            let topics = topic_arns(desired, &observed);
+            let mut messages = notifier.drift(
+                desired,
+                &topics,
+                &plan,
+                &outcome,
+                options.dry_run,
+                Timestamp::now(),
+            );
+            if let Some((revision, errs)) = rejected.take() {
+                messages.extend(notifier.rejected(
+                    desired,
+                    &topics,
+                    &options.plan.instance,
+                    &revision,
+                    &errs,
+                ));
+            }
+            for m in &messages {
+                match aws.sns().publish(m).await {
+                    Ok(()) => {
+                        tracing::info!(topic = %m.topic_arn, subject = %m.subject, "notification sent")
+                    }
+                    Err(e) => {
+                        tracing::warn!(topic = %m.topic_arn, error = %e, "notification failed");
+                        errors.push(format!("notification to {}: {e}", m.topic_arn));
+                    }
+                }
             }
         }
         let ok = errors.is_empty() && last_good.is_some();

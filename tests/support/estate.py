@@ -7,6 +7,8 @@ the standard AWS environment (AWS_ENDPOINT_URL, AWS_DEFAULT_REGION, credentials)
   estate.py cluster NAME...              -> creates clusters
   estate.py taskdef FAMILY...            -> registers a Fargate task definition per family
   estate.py task CLUSTER FAMILY          -> starts a task, prints its id
+  estate.py queue NAME                   -> an SQS queue: JSON {url, arn}
+  estate.py receive URL                  -> JSON list of the SNS envelopes received
   estate.py scale CLUSTER SERVICE COUNT  -> sets desiredCount by hand
   estate.py describe CLUSTER SERVICE     -> JSON of the live service
   estate.py prepare SRC DEST             -> what the platform team has before the operator
@@ -72,6 +74,28 @@ def task(cluster_name, family):
     print(arn.rsplit("/", 1)[-1])
 
 
+def queue(name):
+    """Creates an SQS queue (a subscriber's inbox); prints {url, arn}."""
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    print(json.dumps({"url": url, "arn": arn}))
+
+
+def receive(url):
+    """Prints what the subscriber received (the SNS envelopes), and removes it from the queue."""
+    sqs = boto3.client("sqs")
+    got = []
+    while True:
+        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+        if not batch:
+            break
+        for m in batch:
+            got.append(json.loads(m["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    print(json.dumps(got))
+
+
 def scale(cluster_name, service, count):
     boto3.client("ecs").update_service(cluster=cluster_name, service=service, desiredCount=int(count))
     print(f"{cluster_name}/{service}: desiredCount set to {count} by hand")
@@ -133,6 +157,8 @@ if __name__ == "__main__":
         "scale": scale,
         "describe": describe,
         "task": task,
+        "queue": queue,
+        "receive": receive,
         "prepare": prepare,
     }
     if len(sys.argv) < 2 or sys.argv[1] not in commands:

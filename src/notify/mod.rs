@@ -1,0 +1,320 @@
+//! The notifier: every loop hands it the plan and what apply did; it decides
+//! which drift is new (or due again), routes it to the AlertChannels that
+//! accept it, and renders one report per channel (SPEC §4).
+
+pub mod report;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::apply::Outcome;
+use crate::aws::sns::{MAX_MESSAGE_BYTES, Message};
+use crate::desired::Desired;
+use crate::model::alert_channel::{AlertChannelSpec, Event, Format, Severity};
+use crate::plan::{Action, Plan};
+use report::{Item, ItemAction, Report};
+
+/// Room left under SNS's limit for the envelope SNS itself adds to attributes.
+const BODY_LIMIT: usize = MAX_MESSAGE_BYTES - 4096;
+
+/// What was reported, so the same drift is not reported again.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Memory {
+    /// Drift key → first seen.
+    pub first_seen: BTreeMap<String, Timestamp>,
+    /// (channel, drift key) → last sent.
+    pub sent: BTreeMap<String, Timestamp>,
+    /// Rejected revisions already reported.
+    pub rejected: Vec<String>,
+}
+
+/// Routes and deduplicates notifications; optionally remembers across restarts
+/// in a small JSON file (`--state-file`).
+#[derive(Debug, Default)]
+pub struct Notifier {
+    pub memory: Memory,
+    state_file: Option<PathBuf>,
+}
+
+fn severity(s: &str) -> Severity {
+    match s {
+        "page" => Severity::Page,
+        "ticket" => Severity::Ticket,
+        _ => Severity::Info,
+    }
+}
+
+impl Notifier {
+    /// A notifier that keeps its memory in `state_file` when given (read now, written after each change).
+    pub fn new(state_file: Option<PathBuf>) -> Self {
+        let memory = state_file
+            .as_ref()
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default();
+        Notifier { memory, state_file }
+    }
+
+    fn save(&self) {
+        let Some(path) = &self.state_file else {
+            return;
+        };
+        let tmp = path.with_extension("tmp");
+        let text = serde_json::to_string(&self.memory).unwrap_or_default();
+        // Write then rename: a crash never leaves half a file.
+        if let Err(e) = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, path)) {
+            tracing::warn!(path = %path.display(), error = %e, "cannot write the notifier state file");
+        }
+    }
+
+    /// The drift messages of one loop: new drift, and uncorrected drift due again.
+    pub fn drift(
+        &mut self,
+        desired: &Desired,
+        topics: &BTreeMap<String, String>,
+        plan: &Plan,
+        outcome: &Outcome,
+        dry_run: bool,
+        now: Timestamp,
+    ) -> Vec<Message> {
+        let items = self.items(plan, outcome, dry_run, now);
+        let mut messages = Vec::new();
+        for (name, channel) in &desired.channels {
+            let spec = &channel.doc.spec;
+            let Some(topic) = topics.get(name).filter(|t| t.starts_with("arn:")) else {
+                continue;
+            };
+            let due: Vec<Item> = items
+                .iter()
+                .filter(|i| {
+                    spec.accepts(
+                        Event::Drift,
+                        severity(report::severity_of(std::slice::from_ref(*i))),
+                    )
+                })
+                .filter(|i| self.due(name, spec, i, now))
+                .cloned()
+                .collect();
+            if due.is_empty() {
+                continue;
+            }
+            for i in &due {
+                self.memory.sent.insert(sent_key(name, &key(i)), now);
+            }
+            messages.extend(render(
+                spec,
+                topic,
+                &plan.instance,
+                &plan.revision,
+                now,
+                due,
+            ));
+        }
+        self.save();
+        messages
+    }
+
+    /// One message per channel that takes `operator` events, once per rejected revision.
+    pub fn rejected(
+        &mut self,
+        desired: &Desired,
+        topics: &BTreeMap<String, String>,
+        instance: &str,
+        revision: &str,
+        errors: &[String],
+    ) -> Vec<Message> {
+        if self.memory.rejected.iter().any(|r| r == revision) {
+            return Vec::new();
+        }
+        self.memory.rejected.push(revision.to_owned());
+        let keep = self.memory.rejected.len().saturating_sub(20);
+        self.memory.rejected.drain(..keep);
+        self.save();
+        let summary = format!(
+            "{instance}: desired state revision {revision} rejected ({} errors); still reconciling the last valid one",
+            errors.len()
+        );
+        let mut messages = Vec::new();
+        for (name, channel) in &desired.channels {
+            let spec = &channel.doc.spec;
+            let Some(topic) = topics.get(name).filter(|t| t.starts_with("arn:")) else {
+                continue;
+            };
+            if !spec.accepts(Event::Operator, Severity::Page) {
+                continue;
+            }
+            let body = match spec.format() {
+                Format::Json => serde_json::to_string_pretty(&serde_json::json!({
+                    "summary": summary,
+                    "schema": "ecs-operator/operator-event/v1",
+                    "event": "operator",
+                    "severity": "page",
+                    "instance": instance,
+                    "revision": revision,
+                    "errors": errors,
+                }))
+                .unwrap_or_default(),
+                Format::Text => format!("{summary}\n\n{}\n", errors.join("\n")),
+            };
+            messages.push(message(
+                topic,
+                report::subject("OPERATOR", &summary),
+                body,
+                "operator",
+                "page",
+                instance,
+            ));
+        }
+        messages
+    }
+
+    /// Drift items of this loop, with first-seen times; forgets resolved drift.
+    fn items(
+        &mut self,
+        plan: &Plan,
+        outcome: &Outcome,
+        dry_run: bool,
+        now: Timestamp,
+    ) -> Vec<Item> {
+        let mut items = Vec::new();
+        for step in &plan.steps {
+            // A create is a rollout of a new document, not drift; blocked steps are errors.
+            if matches!(
+                step.action,
+                Action::InSync | Action::Create | Action::Blocked | Action::NotReconciled
+            ) {
+                continue;
+            }
+            let result = outcome.steps.iter().find(|o| o.resource == step.resource);
+            let written = !dry_run && step.paused.is_none() && !step.runnable_ops().is_empty();
+            let (action, error) = match result.and_then(|r| r.error.clone()) {
+                Some(e) => (ItemAction::Failed, Some(e)),
+                None if written && result.is_some() => (ItemAction::Corrected, None),
+                None => (ItemAction::Reported, None),
+            };
+            let changes: Vec<(String, serde_json::Value, serde_json::Value)> =
+                if step.changes.is_empty() {
+                    vec![(
+                        step.action.label().to_owned(),
+                        serde_json::Value::Null,
+                        serde_json::json!(step.target),
+                    )]
+                } else {
+                    step.changes
+                        .iter()
+                        .map(|c| (c.field.clone(), c.desired.clone(), c.actual.clone()))
+                        .collect()
+                };
+            for (field, desired, actual) in changes {
+                items.push(Item {
+                    resource: step.resource.to_string(),
+                    arn: step.arn.clone(),
+                    field,
+                    desired,
+                    actual,
+                    action,
+                    error: error.clone(),
+                    first_seen: now,
+                    revision: plan.revision.clone(),
+                });
+            }
+        }
+        let keys: Vec<String> = items.iter().map(key).collect();
+        self.memory.first_seen.retain(|k, _| keys.contains(k));
+        self.memory
+            .sent
+            .retain(|k, _| keys.iter().any(|key| k.ends_with(&format!("\u{1f}{key}"))));
+        for item in &mut items {
+            item.first_seen = *self.memory.first_seen.entry(key(item)).or_insert(now);
+        }
+        items
+    }
+
+    /// New drift is due; uncorrected drift is due again after the channel's repeatInterval.
+    fn due(&self, channel: &str, spec: &AlertChannelSpec, item: &Item, now: Timestamp) -> bool {
+        match self.memory.sent.get(&sent_key(channel, &key(item))) {
+            None => true,
+            Some(_) if item.action == ItemAction::Corrected => false,
+            Some(last) => {
+                let waited = now.duration_since(*last).as_secs();
+                waited >= i64::try_from(spec.repeat_interval().as_secs()).unwrap_or(i64::MAX)
+            }
+        }
+    }
+}
+
+/// The same drift: same resource, field, desired and actual.
+fn key(item: &Item) -> String {
+    format!(
+        "{}\u{1f}{}\u{1f}{}\u{1f}{}",
+        item.resource, item.field, item.desired, item.actual
+    )
+}
+
+fn sent_key(channel: &str, key: &str) -> String {
+    format!("{channel}\u{1f}{key}")
+}
+
+fn render(
+    spec: &AlertChannelSpec,
+    topic: &str,
+    instance: &str,
+    revision: &str,
+    now: Timestamp,
+    items: Vec<Item>,
+) -> Vec<Message> {
+    let sev = report::severity_of(&items);
+    let template = Report {
+        summary: report::summary_of(instance, &items),
+        schema: report::SCHEMA,
+        event: "drift",
+        severity: sev,
+        instance: instance.to_owned(),
+        revision: revision.to_owned(),
+        at: now,
+        part: 1,
+        parts: 1,
+        items: Vec::new(),
+    };
+    let render: fn(&Report) -> String = match spec.format() {
+        Format::Json => report::render_json,
+        Format::Text => report::render_text,
+    };
+    report::split(&template, items, render, BODY_LIMIT)
+        .into_iter()
+        .map(|(r, body)| {
+            message(
+                topic,
+                report::subject("DRIFT", &r.summary),
+                body,
+                "drift",
+                sev,
+                instance,
+            )
+        })
+        .collect()
+}
+
+fn message(
+    topic: &str,
+    subject: String,
+    body: String,
+    event: &str,
+    severity: &str,
+    instance: &str,
+) -> Message {
+    Message {
+        topic_arn: topic.to_owned(),
+        subject,
+        body,
+        attributes: BTreeMap::from([
+            ("event".to_owned(), event.to_owned()),
+            ("severity".to_owned(), severity.to_owned()),
+            ("instance".to_owned(), instance.to_owned()),
+        ]),
+    }
+}

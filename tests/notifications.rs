@@ -1,0 +1,168 @@
+//! Drift reports and operator messages as a subscriber really receives them:
+//! an SQS queue subscribed to the AlertChannel's topic, on moto.
+
+mod support;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use support::{Moto, block_on, docs, path_str, platform, poll, unique, write_docs};
+
+fn receive(moto: &Moto, url: &str) -> Vec<serde_json::Value> {
+    serde_json::from_slice(&moto.platform(&["receive", url]).stdout).expect("messages")
+}
+
+fn last_loop(port: u16) -> String {
+    let r = support::http_get(port, "/status").unwrap_or_default();
+    let body = r.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    let v: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+    v["lastLoop"]["finishedAt"].to_string()
+}
+
+/// Waits for `n` more loops of the controller to finish.
+fn loops(port: u16, n: usize) {
+    for _ in 0..n {
+        let before = last_loop(port);
+        poll(Duration::from_secs(30), "a loop finishes", || {
+            last_loop(port) != before
+        });
+    }
+}
+
+#[test]
+fn drift_is_reported_once_and_a_rejected_revision_once_to_a_real_subscriber() {
+    let moto = Moto::shared();
+    let cluster = unique("notify");
+    let td = unique("web");
+    platform(moto, &cluster, &[&td]);
+    let net = moto.network();
+    let q: serde_json::Value =
+        serde_json::from_slice(&moto.platform(&["queue", &unique("inbox")]).stdout).expect("queue");
+    let (url, arn) = (
+        q["url"].as_str().expect("url").to_owned(),
+        q["arn"].as_str().expect("arn").to_owned(),
+    );
+    let topic = unique("oncall");
+    let channel = format!(
+        "apiVersion: ecs-operator/v1alpha1\nkind: AlertChannel\nmetadata: {{name: oncall}}\nspec:\n  topicName: {topic}\n  subscriptions: [{{protocol: sqs, endpoint: \"{arn}\"}}]\n  events: [drift, operator]\n"
+    );
+    let service = docs::service("web", &cluster, &td)
+        .desired_count(2)
+        .fargate(net)
+        .build();
+    let dir = write_docs(&[("web.yaml", format!("{service}---\n{channel}"))]);
+    let instance = unique("inst");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut child = moto
+        .operator_command(&[
+            "run",
+            "-f",
+            path_str(dir.path()),
+            "--interval",
+            "1s",
+            "--listen",
+            &listen,
+            "--instance",
+            &instance,
+        ])
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("run");
+    poll(Duration::from_secs(30), "the controller answers", || {
+        support::http_get(port, "/healthz").is_some()
+    });
+    loops(port, 3);
+    assert!(
+        receive(moto, &url).is_empty(),
+        "creating things is a rollout, not drift"
+    );
+
+    // Drift by hand.
+    block_on(
+        moto.ecs()
+            .update_service()
+            .cluster(&cluster)
+            .service("web")
+            .desired_count(7)
+            .send(),
+    )
+    .expect("scale");
+    let mut got = Vec::new();
+    poll(Duration::from_secs(30), "the drift report arrives", || {
+        got.extend(receive(moto, &url));
+        !got.is_empty()
+    });
+    loops(port, 3);
+    got.extend(receive(moto, &url));
+    assert_eq!(got.len(), 1, "exactly one report: {got:#?}");
+    let envelope = &got[0];
+    assert!(
+        envelope["Subject"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("[DRIFT] ") && s.len() < 100),
+        "{envelope}"
+    );
+    assert_eq!(envelope["MessageAttributes"]["event"]["Value"], "drift");
+    assert_eq!(envelope["MessageAttributes"]["severity"]["Value"], "info");
+    assert_eq!(
+        envelope["MessageAttributes"]["instance"]["Value"],
+        instance.as_str()
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(envelope["Message"].as_str().expect("message")).expect("json report");
+    assert_eq!(report["schema"], "ecs-operator/drift-report/v1");
+    assert!(
+        report["summary"]
+            .as_str()
+            .is_some_and(|s| s.contains("1 resource drifted (1 corrected)")),
+        "{report}"
+    );
+    let item = &report["items"][0];
+    assert_eq!(item["resource"], "Service/web");
+    assert_eq!(item["field"], "desiredCount");
+    assert_eq!(
+        (item["actual"].clone(), item["desired"].clone()),
+        (serde_json::json!(7), serde_json::json!(2))
+    );
+    assert_eq!(item["action"], "corrected");
+    assert!(
+        item["arn"]
+            .as_str()
+            .is_some_and(|a| a.contains(":service/"))
+    );
+    assert!(item["firstSeen"].is_string() && item["revision"].is_string());
+
+    // A revision that does not validate: one operator message, however many loops.
+    std::fs::write(
+        dir.path().join("web.yaml"),
+        format!("{service}  desiredCnt: 3\n---\n{channel}"),
+    )
+    .expect("break");
+    let mut got = Vec::new();
+    poll(
+        Duration::from_secs(30),
+        "the operator message arrives",
+        || {
+            got.extend(receive(moto, &url));
+            !got.is_empty()
+        },
+    );
+    loops(port, 3);
+    got.extend(receive(moto, &url));
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(got.len(), 1, "exactly one operator message: {got:#?}");
+    assert_eq!(got[0]["MessageAttributes"]["event"]["Value"], "operator");
+    let body: serde_json::Value =
+        serde_json::from_str(got[0]["Message"].as_str().expect("message")).expect("json");
+    assert!(
+        body["errors"][0]
+            .as_str()
+            .is_some_and(|e| e.contains("unknown field `desiredCnt`")),
+        "{body}"
+    );
+}
