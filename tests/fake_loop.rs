@@ -325,3 +325,112 @@ fn a_failed_task_listing_removes_nothing() {
     }
     assert_eq!(aws.discovery.instances(&cm).len(), 1);
 }
+
+const CHANNEL: &str = "apiVersion: ecs-operator/v1alpha1\nkind: AlertChannel\nmetadata: {name: oncall}\nspec: {topicName: oncall, repeatInterval: 1h}\n";
+
+/// One controller loop on the fakes: observe, plan, apply (unless dry-run), notify, publish.
+fn notify_loop(
+    d: &Desired,
+    aws: &Aws,
+    notifier: &mut ecs_operator::notify::Notifier,
+    dry_run: bool,
+    at: jiff::Timestamp,
+) -> usize {
+    use ecs_operator::aws::sns::SnsApi;
+    let observed = block_on(observe(d, aws, "default", &mut Memory::default(), at));
+    let p = plan(d, &observed, at, &PlanOptions::default());
+    let outcome = if dry_run {
+        Default::default()
+    } else {
+        block_on(apply(&p, aws, &AtomicBool::new(false)))
+    };
+    let topics = ecs_operator::plan::alert_channel::topic_arns(d, &observed);
+    let messages = notifier.drift(d, &topics, &p, &outcome, dry_run, at);
+    for m in &messages {
+        block_on(aws.sns.publish(m)).expect("publish");
+    }
+    messages.len()
+}
+
+fn minutes(m: i64) -> jiff::Timestamp {
+    now()
+        .checked_add(jiff::SignedDuration::from_mins(m))
+        .expect("instant")
+}
+
+#[test]
+fn a_failed_correction_is_reported_as_failed_once() {
+    let d = desired(&[service("web", 2, ""), CHANNEL.to_owned()]);
+    let aws = fake();
+    converge(&d, &aws, &PlanOptions::default());
+    let mut notifier = ecs_operator::notify::Notifier::new(None);
+    aws.ecs.edit("prod", "web", |s| s.desired_count = 5);
+    aws.ecs.fail_next("UpdateService", ErrorKind::AccessDenied);
+    assert_eq!(notify_loop(&d, &aws, &mut notifier, false, minutes(0)), 1);
+    let sent = aws.sns.published();
+    let report: serde_json::Value = serde_json::from_str(&sent[0].body).expect("json");
+    assert_eq!(report["items"][0]["action"], "failed");
+    assert!(
+        report["items"][0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("injected failure"))
+    );
+    assert_eq!(sent[0].attributes["severity"], "page");
+    // The next loop corrects it: the drift is the same, already reported.
+    assert_eq!(notify_loop(&d, &aws, &mut notifier, false, minutes(1)), 0);
+}
+
+#[test]
+fn uncorrected_drift_in_dry_run_is_repeated_after_the_repeat_interval_and_survives_a_restart() {
+    let d = desired(&[service("web", 2, ""), CHANNEL.to_owned()]);
+    let aws = fake();
+    converge(&d, &aws, &PlanOptions::default());
+    let state = tempfile::tempdir().expect("tmp");
+    let file = state.path().join("notifier.json");
+    aws.ecs.edit("prod", "web", |s| s.desired_count = 5);
+    let mut notifier = ecs_operator::notify::Notifier::new(Some(file.clone()));
+    assert_eq!(notify_loop(&d, &aws, &mut notifier, true, minutes(0)), 1);
+    assert_eq!(notify_loop(&d, &aws, &mut notifier, true, minutes(30)), 0);
+    // A restart: the memory comes back from the file.
+    let mut restarted = ecs_operator::notify::Notifier::new(Some(file));
+    assert_eq!(notify_loop(&d, &aws, &mut restarted, true, minutes(31)), 0);
+    assert_eq!(
+        notify_loop(&d, &aws, &mut restarted, true, minutes(61)),
+        1,
+        "due again after repeatInterval"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&aws.sns.published()[1].body).expect("json");
+    assert_eq!(report["items"][0]["action"], "reported");
+    assert_eq!(
+        report["items"][0]["firstSeen"],
+        minutes(0).to_string(),
+        "first seen survives too"
+    );
+}
+
+const ALARM: &str = "apiVersion: ecs-operator/v1alpha1\nkind: Alarm\nmetadata: {name: web-cpu}\nspec:\n  serviceRef: web\n  metric: {namespace: AWS/ECS, name: CPUUtilization, statistic: Average, period: 60}\n  comparison: GreaterThanThreshold\n  threshold: 80\n  evaluationPeriods: 15\n  notify: [oncall]\n";
+
+#[test]
+fn alarms_are_put_only_on_drift() {
+    let d = desired(&[service("web", 2, ""), CHANNEL.to_owned(), ALARM.to_owned()]);
+    let aws = fake();
+    converge(&d, &aws, &PlanOptions::default());
+    let alarm = aws.cloudwatch.alarm("web-cpu").expect("created");
+    assert_eq!(
+        alarm.metric.as_ref().map(|m| m.dimensions.len()),
+        Some(2),
+        "serviceRef filled ClusterName and ServiceName"
+    );
+    assert_eq!(
+        alarm.alarm_actions,
+        ["arn:aws:sns:us-east-1:123456789012:oncall"]
+    );
+    let puts = aws.cloudwatch.calls("PutMetricAlarm");
+    assert_eq!(converge(&d, &aws, &PlanOptions::default()), 1);
+    assert_eq!(
+        aws.cloudwatch.calls("PutMetricAlarm"),
+        puts,
+        "no PutMetricAlarm without drift"
+    );
+}
