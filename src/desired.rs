@@ -35,6 +35,10 @@ pub struct Desired {
     pub discovery: BTreeMap<String, Loaded<DiscoveryServiceSpec>>,
     pub channels: BTreeMap<String, Loaded<AlertChannelSpec>>,
     pub alarms: BTreeMap<String, Loaded<AlarmSpec>>,
+    /// Service → the Autoscaler that targets it (at most one: validated).
+    pub autoscaler_for: BTreeMap<String, String>,
+    /// Service → the Schedule that targets it (at most one: validated).
+    pub schedule_for: BTreeMap<String, String>,
     /// Documents of kinds this version does not reconcile yet.
     pub others: Vec<DocRef>,
 }
@@ -59,18 +63,18 @@ impl Desired {
 
     /// The Autoscaler that targets a service, if any.
     pub fn autoscaler_of(&self, service: &str) -> Option<(&str, &AutoscalerSpec)> {
+        let name = self.autoscaler_for.get(service)?;
         self.autoscalers
-            .iter()
-            .find(|(_, a)| a.doc.spec.service_ref == service)
-            .map(|(n, a)| (n.as_str(), &a.doc.spec))
+            .get(name)
+            .map(|a| (name.as_str(), &a.doc.spec))
     }
 
     /// The Schedule that targets a service, if any.
     pub fn schedule_of(&self, service: &str) -> Option<(&str, &ScheduleSpec)> {
+        let name = self.schedule_for.get(service)?;
         self.schedules
-            .iter()
-            .find(|(_, s)| s.doc.spec.service_refs.iter().any(|r| r == service))
-            .map(|(n, s)| (n.as_str(), &s.doc.spec))
+            .get(name)
+            .map(|s| (name.as_str(), &s.doc.spec))
     }
 
     /// Number of documents of each kind.
@@ -195,6 +199,8 @@ fn build(docs: &[AnyDoc], revision: &str, diags: &mut Diagnostics) -> Desired {
             other => desired.others.push(load::doc_ref(other)),
         }
     }
+    desired.autoscaler_for = autoscaled;
+    desired.schedule_for = scheduled;
     desired
 }
 

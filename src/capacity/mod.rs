@@ -11,6 +11,8 @@
 
 pub mod schedule;
 
+use std::collections::BTreeMap;
+
 use jiff::Timestamp;
 
 use crate::desired::{Desired, DesiredService};
@@ -50,14 +52,33 @@ impl Capacity {
 
 /// Decides the capacity of `service` at `now`. Pure.
 pub fn decide(desired: &Desired, service: &DesiredService, now: Timestamp) -> Capacity {
+    decide_with(desired, service, &evaluate_schedules(desired, now))
+}
+
+/// Every Schedule's state at `now`, evaluated once (not once per service).
+pub fn evaluate_schedules(desired: &Desired, now: Timestamp) -> BTreeMap<String, Evaluation> {
+    desired
+        .schedules
+        .iter()
+        // Validation parsed each calendar already; one that does not parse cannot be here.
+        .filter_map(|(name, s)| {
+            Some((
+                name.clone(),
+                schedule::state_at(&s.doc.spec.calendar().ok()?, now),
+            ))
+        })
+        .collect()
+}
+
+/// `decide`, with the Schedules already evaluated.
+pub fn decide_with(
+    desired: &Desired,
+    service: &DesiredService,
+    evaluations: &BTreeMap<String, Evaluation>,
+) -> Capacity {
     let schedule = desired.schedule_of(&service.name).and_then(|(name, spec)| {
-        // Validation parsed it already; a calendar that does not parse cannot be here.
-        let calendar = spec.calendar().ok()?;
-        Some((
-            name.to_owned(),
-            schedule::state_at(&calendar, now),
-            spec.inactive_desired_count(),
-        ))
+        let eval = evaluations.get(name)?.clone();
+        Some((name.to_owned(), eval, spec.inactive_desired_count()))
     });
     let autoscaler = desired.autoscaler_of(&service.name);
     let by_schedule = |name: &str| DocRef::new(Kind::Schedule, name);

@@ -180,20 +180,21 @@ pub fn parse_documents(source: &Source, diags: &mut Diagnostics) -> Vec<AnyDoc> 
 }
 
 fn parse_file(file: &str, text: &str, docs: &mut Vec<AnyDoc>, diags: &mut Diagnostics) {
-    let roots: Vec<Spanned<Node>> = match serde_saphyr::from_multiple(text) {
-        Ok(r) => r,
-        Err(e) => {
-            let pos = e
-                .location()
-                .map(|l| Pos {
-                    line: l.line(),
-                    col: l.column(),
-                })
-                .unwrap_or_default();
-            diags.push(Diagnostic::new(file, pos, short_yaml_message(&e)));
-            return;
-        }
-    };
+    let roots: Vec<Spanned<Node>> =
+        match serde_saphyr::from_multiple_with_options(text, parse_options()) {
+            Ok(r) => r,
+            Err(e) => {
+                let pos = e
+                    .location()
+                    .map(|l| Pos {
+                        line: l.line(),
+                        col: l.column(),
+                    })
+                    .unwrap_or_default();
+                diags.push(Diagnostic::new(file, pos, short_yaml_message(&e)));
+                return;
+            }
+        };
     let roots: Vec<_> = roots
         .into_iter()
         .filter(|r| !matches!(r.value, Node::Null))
@@ -216,6 +217,19 @@ fn parse_file(file: &str, text: &str, docs: &mut Vec<AnyDoc>, diags: &mut Diagno
     }
 }
 
+/// The parser's defaults, but with room for a large estate in one file: the
+/// 2 MiB file limit bounds the work, not a count of documents.
+fn parse_options() -> serde_saphyr::Options {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_documents = MAX_DOCUMENTS_PER_FILE;
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget);
+    options
+}
+
+/// Documents one file may hold.
+pub const MAX_DOCUMENTS_PER_FILE: usize = 20_000;
+
 /// The message of a YAML error without the snippet and position (we print our own).
 fn short_yaml_message(e: &serde_saphyr::Error) -> String {
     let text = e.without_snippet().to_string();
@@ -227,6 +241,11 @@ fn short_yaml_message(e: &serde_saphyr::Error) -> String {
         .split(", set DuplicateKeyPolicy")
         .next()
         .unwrap_or(first);
+    if first.starts_with("budget breached: Documents") {
+        return format!(
+            "more than {MAX_DOCUMENTS_PER_FILE} documents in one file; split it into several files"
+        );
+    }
     if first.starts_with("budget breached") {
         return format!(
             "YAML alias expansion is over the limit ({first}); write the values out instead of nesting aliases"

@@ -185,7 +185,10 @@ pub fn plan_all(
                 continue;
             }
         };
-        step.changes = differences(&live.config, &want);
+        // Equal configurations need no JSON: the common case stays cheap.
+        if live.config != want {
+            step.changes = differences(&live.config, &want);
+        }
         if !step.changes.is_empty() {
             step.ops.push(Op::PutAlarm {
                 config: Box::new(want),

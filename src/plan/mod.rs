@@ -348,10 +348,16 @@ pub fn plan(
     now: jiff::Timestamp,
     options: &PlanOptions,
 ) -> Plan {
+    let evaluations = capacity::evaluate_schedules(desired, now);
     let capacities: BTreeMap<&str, Capacity> = desired
         .services
         .values()
-        .map(|ds| (ds.name.as_str(), capacity::decide(desired, ds, now)))
+        .map(|ds| {
+            (
+                ds.name.as_str(),
+                capacity::decide_with(desired, ds, &evaluations),
+            )
+        })
         .collect();
     let registries = discovery::registry_arns(desired, observed);
     let topics = alert_channel::topic_arns(desired, observed);
@@ -396,21 +402,23 @@ pub fn plan(
         instance: options.instance.clone(),
         at: now,
         steps,
-        schedules: schedules(desired, now),
+        schedules: schedules(desired, &evaluations),
         refused,
     }
 }
 
-fn schedules(desired: &Desired, now: jiff::Timestamp) -> Vec<ScheduleReport> {
+fn schedules(
+    desired: &Desired,
+    evaluations: &BTreeMap<String, capacity::schedule::Evaluation>,
+) -> Vec<ScheduleReport> {
     desired
         .schedules
         .iter()
         .filter_map(|(name, s)| {
-            let spec = &s.doc.spec;
-            let eval = capacity::schedule::state_at(&spec.calendar().ok()?, now);
+            let eval = evaluations.get(name)?.clone();
             Some(ScheduleReport {
                 name: name.clone(),
-                services: spec.service_refs.clone(),
+                services: s.doc.spec.service_refs.clone(),
                 state: eval.state,
                 reason: eval.reason,
                 next_transition: eval.next_transition,

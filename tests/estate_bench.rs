@@ -1,0 +1,440 @@
+//! `make bench` (not part of `make test`): AWS calls, writes, CPU time, wall
+//! time and memory of no-op loops over an estate of N services on moto, next
+//! to the floor the API batch limits allow; drift-to-corrected time; the same
+//! estate on the in-memory fakes; and `plan` over 10,000 resources.
+//!
+//! Sizes: `BENCH_SIZES=100,500,1000` (default). Prints Markdown.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use ecs_operator::aws::Clients;
+use ecs_operator::aws::fake::{FakeCloudWatch, FakeDiscovery, FakeEcs, FakeScaling, FakeSns};
+use ecs_operator::desired::Desired;
+use ecs_operator::load::Source;
+use ecs_operator::observe::observe;
+use ecs_operator::observed::Memory;
+use ecs_operator::plan::{PlanOptions, plan};
+use support::{Moto, block_on, path_str, poll, unique, write_docs};
+
+const CLUSTERS: usize = 3;
+const FAMILIES: usize = 5;
+
+/// The estate: N services over 3 clusters; a tenth of them with an Autoscaler,
+/// a Schedule, an Alarm and a Cloud Map service.
+fn estate(n: usize, prefix: &str, subnet: &str, sg: &str) -> Vec<(String, String)> {
+    let mut docs = vec![format!(
+        "apiVersion: ecs-operator/v1alpha1\nkind: AlertChannel\nmetadata: {{name: oncall}}\nspec: {{topicName: {prefix}-oncall, events: [operator]}}\n"
+    )];
+    let tenth: Vec<String> = (0..n).step_by(10).map(|i| format!("s{i}")).collect();
+    for i in 0..n {
+        let registry = if i % 10 == 0 {
+            format!("\n  serviceRegistries: [{{discoveryService: d{i}}}]")
+        } else {
+            String::new()
+        };
+        docs.push(format!(
+            "apiVersion: ecs-operator/v1alpha1\nkind: Service\nmetadata: {{name: s{i}}}\nspec:\n  cluster: {prefix}-c{}\n  taskDefinition: {prefix}-f{}\n  desiredCount: 1\n  launchType: FARGATE\n  network: {{subnets: [{subnet}], securityGroups: [{sg}]}}{registry}\n",
+            i % CLUSTERS,
+            i % FAMILIES
+        ));
+    }
+    for s in &tenth {
+        docs.push(format!(
+            "apiVersion: ecs-operator/v1alpha1\nkind: Autoscaler\nmetadata: {{name: {s}}}\nspec:\n  serviceRef: {s}\n  minCapacity: 1\n  maxCapacity: 4\n  targetTracking: [{{predefinedMetric: ECSServiceAverageCPUUtilization, targetValue: 70}}]\n"
+        ));
+        docs.push(format!(
+            "apiVersion: ecs-operator/v1alpha1\nkind: Alarm\nmetadata: {{name: {s}-cpu}}\nspec:\n  alarmName: {prefix}-{s}-cpu\n  serviceRef: {s}\n  metric: {{namespace: AWS/ECS, name: CPUUtilization, statistic: Average, period: 300}}\n  comparison: GreaterThanThreshold\n  threshold: 80\n  evaluationPeriods: 3\n  notify: [oncall]\n"
+        ));
+        let d = s.replacen('s', "d", 1);
+        docs.push(format!(
+            "apiVersion: ecs-operator/v1alpha1\nkind: DiscoveryService\nmetadata: {{name: {d}}}\nspec:\n  namespace: {{name: {prefix}-ns, type: HTTP}}\n  serviceName: {prefix}-{d}\n"
+        ));
+    }
+    // One Schedule over every scheduled tenth (always active: no pinning during the run).
+    docs.push(format!(
+        "apiVersion: ecs-operator/v1alpha1\nkind: Schedule\nmetadata: {{name: hours}}\nspec:\n  serviceRefs: [{}]\n  timezone: UTC\n  activeWindows: [{{days: [Mon-Sun], start: \"00:00\", end: \"24:00\"}}]\n",
+        tenth.join(", ")
+    ));
+    // Files of 500 documents, as a team would split a large estate.
+    docs.chunks(500)
+        .enumerate()
+        .map(|(i, chunk)| (format!("estate-{i:03}.yaml"), chunk.join("---\n")))
+        .collect()
+}
+
+/// The fewest calls a no-op loop can make with the API batch limits, by operation.
+fn floor(n: usize) -> BTreeMap<&'static str, u64> {
+    let per_cluster: Vec<usize> = (0..CLUSTERS)
+        .map(|c| (0..n).filter(|i| i % CLUSTERS == c).count())
+        .collect();
+    let tenth = n.div_ceil(10) as u64;
+    BTreeMap::from([
+        ("ecs:ListClusters", 1),
+        (
+            "ecs:ListServices",
+            per_cluster
+                .iter()
+                .map(|s| s.div_ceil(100).max(1) as u64)
+                .sum(),
+        ),
+        (
+            "ecs:DescribeServices",
+            per_cluster.iter().map(|s| s.div_ceil(10) as u64).sum(),
+        ),
+        ("ecs:DescribeTaskDefinition", FAMILIES as u64),
+        (
+            "application-autoscaling:DescribeScalableTargets",
+            n.div_ceil(50) as u64,
+        ),
+        ("application-autoscaling:DescribeScalingPolicies", tenth),
+        ("cloudwatch:DescribeAlarms", tenth.div_ceil(100) + 1),
+        ("sns:ListTopics", 1),
+        ("servicediscovery:ListNamespaces", 1),
+        ("servicediscovery:ListServices", 1),
+        ("servicediscovery:ListInstances", tenth),
+    ])
+}
+
+fn metrics(port: u16) -> BTreeMap<String, u64> {
+    let text = support::http_get(port, "/metrics").unwrap_or_default();
+    let mut out = BTreeMap::new();
+    for line in text
+        .lines()
+        .filter(|l| l.starts_with("ecs_operator_aws_api_calls_total{"))
+    {
+        let field = |k: &str| {
+            line.split(&format!("{k}=\""))
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+                .unwrap_or("")
+                .to_owned()
+        };
+        let n: u64 = line
+            .rsplit(' ')
+            .next()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        *out.entry(format!("{}:{}", field("service"), field("operation")))
+            .or_default() += n;
+    }
+    out
+}
+
+fn status(port: u16) -> serde_json::Value {
+    let r = support::http_get(port, "/status").unwrap_or_default();
+    serde_json::from_str(r.split_once("\r\n\r\n").map_or("", |(_, b)| b)).unwrap_or_default()
+}
+
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = after.split_whitespace().collect();
+    f.get(11).and_then(|u| u.parse::<u64>().ok()).unwrap_or(0)
+        + f.get(12).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0)
+}
+
+fn peak_rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+fn wait_loop(port: u16) -> String {
+    let before = status(port)["lastLoop"]["finishedAt"].to_string();
+    poll(Duration::from_secs(600), "a loop finishes", || {
+        status(port)["lastLoop"]["finishedAt"].to_string() != before
+    });
+    status(port)["lastLoop"]["finishedAt"].to_string()
+}
+
+fn on_moto(n: usize) {
+    let moto = Moto::shared();
+    let prefix = unique("b");
+    for c in 0..CLUSTERS {
+        moto.platform(&["cluster", &format!("{prefix}-c{c}")]);
+    }
+    let families: Vec<String> = (0..FAMILIES).map(|f| format!("{prefix}-f{f}")).collect();
+    let mut args = vec!["taskdef"];
+    args.extend(families.iter().map(String::as_str));
+    moto.platform(&args);
+    let net = moto.network();
+    let files: Vec<(String, String)> = estate(n, &prefix, &net.subnets[0], &net.security_groups[0]);
+    let files: Vec<(&str, String)> = files.iter().map(|(n, t)| (n.as_str(), t.clone())).collect();
+    let dir = write_docs(&files);
+    let files = path_str(dir.path());
+    let started = Instant::now();
+    moto.operator(&[
+        "apply",
+        "-f",
+        files,
+        "--instance",
+        &prefix,
+        "--max-passes",
+        "5",
+    ])
+    .expect_code(0);
+    let setup = started.elapsed();
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut child = moto
+        .operator_command(&[
+            "run",
+            "-f",
+            files,
+            "--interval",
+            "300s",
+            "--listen",
+            &listen,
+            "--instance",
+            &prefix,
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("run");
+    let pid = child.id();
+    poll(Duration::from_secs(600), "the first loop", || {
+        status(port)["lastLoop"]["finishedAt"].is_string()
+    });
+    // Three no-op loops, each started by POST /sync and measured alone.
+    let (mut walls, mut cpus, mut calls) = (Vec::new(), Vec::new(), BTreeMap::<String, u64>::new());
+    let mut writes = 0;
+    for _ in 0..3 {
+        let (m0, c0) = (metrics(port), cpu_ticks(pid));
+        let t = Instant::now();
+        support::http(port, "POST", "/sync");
+        wait_loop(port);
+        walls.push(t.elapsed().as_secs_f64());
+        cpus.push((cpu_ticks(pid) - c0) as f64 / 100.0);
+        let m1 = metrics(port);
+        calls = m1
+            .iter()
+            .map(|(k, v)| (k.clone(), v - m0.get(k).copied().unwrap_or(0)))
+            .filter(|(_, v)| *v > 0)
+            .collect();
+        writes += calls
+            .iter()
+            .filter(|(k, _)| ecs_operator::metrics::is_write(k.split(':').nth(1).unwrap_or("")))
+            .map(|(_, v)| v)
+            .sum::<u64>();
+    }
+    // moto's own latency, measured now: DescribeServices with 10 names.
+    let ecs = moto.ecs();
+    let names: Vec<String> = (0..10).map(|i| format!("s{}", i * CLUSTERS)).collect();
+    let lat: Vec<f64> = (0..10)
+        .map(|_| {
+            let t = Instant::now();
+            let _ = block_on(
+                ecs.describe_services()
+                    .cluster(format!("{prefix}-c0"))
+                    .set_services(Some(names.clone()))
+                    .send(),
+            );
+            t.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    // Drift on 20 services, just after a loop: corrected at the next (synced) loop.
+    wait_loop_sync(port);
+    let t = Instant::now();
+    for i in 0..20 {
+        let (cluster, service) = (
+            format!("{prefix}-c{}", (i * n / 20) % CLUSTERS),
+            format!("s{}", i * n / 20),
+        );
+        let _ = block_on(
+            ecs.update_service()
+                .cluster(cluster)
+                .service(service)
+                .desired_count(3)
+                .send(),
+        );
+    }
+    support::http(port, "POST", "/sync");
+    poll(Duration::from_secs(600), "the drift is corrected", || {
+        (0..20).all(|i| {
+            let c = format!("{prefix}-c{}", (i * n / 20) % CLUSTERS);
+            block_on(
+                ecs.describe_services()
+                    .cluster(&c)
+                    .services(format!("s{}", i * n / 20))
+                    .send(),
+            )
+            .ok()
+            .and_then(|o| o.services().first().map(|s| s.desired_count()))
+                == Some(1)
+        })
+    });
+    let drift = t.elapsed().as_secs_f64();
+    let rss = peak_rss_mib(pid);
+    let _ = child.kill();
+    let _ = child.wait();
+
+    let total: u64 = calls.values().sum();
+    let floors = floor(n);
+    println!(
+        "\n### {n} services on moto (setup apply {:.0} s)\n",
+        setup.as_secs_f64()
+    );
+    println!("| figure | value |\n|---|---|");
+    println!("| AWS calls per no-op loop | {total} |");
+    println!("| write calls in 3 no-op loops | {writes} |");
+    println!("| loop wall time (median of 3) | {:.2} s |", median(walls));
+    println!(
+        "| operator CPU per loop, user+sys (median of 3) | {:.2} s |",
+        median(cpus)
+    );
+    println!(
+        "| moto DescribeServices (10 names), median | {:.1} ms |",
+        median(lat)
+    );
+    println!("| drift on 20 services → corrected (sync requested) | {drift:.2} s |");
+    println!("| controller peak RSS | {rss:.1} MiB |");
+    println!("\n| operation | calls per no-op loop | floor |\n|---|---|---|");
+    for (op, n) in &calls {
+        let f = floors
+            .get(op.as_str())
+            .map_or_else(|| "–".to_owned(), |f| f.to_string());
+        println!("| {op} | {n} | {f} |");
+    }
+}
+
+fn wait_loop_sync(port: u16) {
+    support::http(port, "POST", "/sync");
+    wait_loop(port);
+}
+
+type FakeAws = Clients<FakeEcs, FakeScaling, FakeDiscovery, FakeSns, FakeCloudWatch>;
+
+fn fakes(prefix: &str) -> FakeAws {
+    let ecs = FakeEcs::new();
+    for c in 0..CLUSTERS {
+        ecs.add_cluster(&format!("{prefix}-c{c}"));
+    }
+    for f in 0..FAMILIES {
+        ecs.register(&format!("{prefix}-f{f}"));
+    }
+    Clients {
+        ecs,
+        scaling: FakeScaling::new(),
+        discovery: FakeDiscovery::new(),
+        sns: FakeSns::new(),
+        cloudwatch: FakeCloudWatch::new(),
+    }
+}
+
+fn load(files: Vec<(String, String)>) -> Desired {
+    let source = Source {
+        files,
+        revision: "bench".to_owned(),
+    };
+    Desired::from_source(&source).unwrap_or_else(|d| panic!("{d}"))
+}
+
+fn converge(d: &Desired, aws: &FakeAws, at: jiff::Timestamp) {
+    for _ in 0..4 {
+        let observed = block_on(observe(d, aws, "bench", &mut Memory::default(), at));
+        let p = plan(
+            d,
+            &observed,
+            at,
+            &PlanOptions {
+                instance: "bench".to_owned(),
+                ..PlanOptions::default()
+            },
+        );
+        block_on(ecs_operator::apply::apply(&p, aws, &AtomicBool::new(false)));
+    }
+}
+
+fn on_fakes(n: usize) {
+    let at = jiff::Timestamp::now();
+    let d = load(estate(n, "f", "subnet-1", "sg-1"));
+    let aws = fakes("f");
+    converge(&d, &aws, at);
+    let options = PlanOptions {
+        instance: "bench".to_owned(),
+        ..PlanOptions::default()
+    };
+    let times: Vec<f64> = (0..5)
+        .map(|_| {
+            let t = Instant::now();
+            let observed = block_on(observe(&d, &aws, "bench", &mut Memory::default(), at));
+            let p = plan(&d, &observed, at, &options);
+            assert!(!p.has_ops(), "the fake estate converged");
+            t.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    println!("| {n} | {:.1} ms |", median(times));
+}
+
+fn plan_10k() {
+    let at = jiff::Timestamp::now();
+    let d = load(estate(10_000, "p", "subnet-1", "sg-1"));
+    let aws = fakes("p");
+    converge(&d, &aws, at);
+    // 1% drift.
+    for i in (1..10_000).step_by(100) {
+        aws.ecs
+            .edit(&format!("p-c{}", i % CLUSTERS), &format!("s{i}"), |s| {
+                s.desired_count = 9
+            });
+    }
+    let observed = block_on(observe(&d, &aws, "bench", &mut Memory::default(), at));
+    let options = PlanOptions {
+        instance: "bench".to_owned(),
+        ..PlanOptions::default()
+    };
+    let resources = plan(&d, &observed, at, &options).steps.len();
+    let times: Vec<f64> = (0..10)
+        .map(|_| {
+            let t = Instant::now();
+            let p = plan(&d, &observed, at, &options);
+            std::hint::black_box(&p);
+            t.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    let drifted = plan(&d, &observed, at, &options)
+        .steps
+        .iter()
+        .filter(|s| s.action.is_change())
+        .count();
+    println!(
+        "\n### plan over {resources} resources, {drifted} drifted\n\n| figure | value |\n|---|---|\n| plan time (median of 10) | {:.1} ms |",
+        median(times)
+    );
+}
+
+fn main() {
+    let sizes: Vec<usize> = std::env::var("BENCH_SIZES")
+        .unwrap_or_else(|_| "100,500,1000".to_owned())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    println!("## estate benchmarks (debug build)\n");
+    println!(
+        "### no-op loop on the in-memory fakes (observe + plan, median of 5)\n\n| services | time |\n|---|---|"
+    );
+    for &n in &sizes {
+        on_fakes(n);
+    }
+    plan_10k();
+    for &n in &sizes {
+        on_moto(n);
+    }
+}
