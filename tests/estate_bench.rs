@@ -249,13 +249,14 @@ fn on_moto(n: usize) {
             t.elapsed().as_secs_f64() * 1000.0
         })
         .collect();
-    // Drift on 20 services, just after a loop: corrected at the next (synced) loop.
+    // Drift on 20 services without an Autoscaler (whose desiredCount is not drift),
+    // just after a loop: corrected at the next (synced) loop.
     wait_loop_sync(port);
     let t = Instant::now();
     for i in 0..20 {
         let (cluster, service) = (
-            format!("{prefix}-c{}", (i * n / 20) % CLUSTERS),
-            format!("s{}", i * n / 20),
+            format!("{prefix}-c{}", (i * n / 20 + 1) % CLUSTERS),
+            format!("s{}", i * n / 20 + 1),
         );
         let _ = block_on(
             ecs.update_service()
@@ -268,11 +269,11 @@ fn on_moto(n: usize) {
     support::http(port, "POST", "/sync");
     poll(Duration::from_secs(600), "the drift is corrected", || {
         (0..20).all(|i| {
-            let c = format!("{prefix}-c{}", (i * n / 20) % CLUSTERS);
+            let c = format!("{prefix}-c{}", (i * n / 20 + 1) % CLUSTERS);
             block_on(
                 ecs.describe_services()
                     .cluster(&c)
-                    .services(format!("s{}", i * n / 20))
+                    .services(format!("s{}", i * n / 20 + 1))
                     .send(),
             )
             .ok()
