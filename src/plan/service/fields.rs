@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::aws::ecs::{DeploymentConfig, ObservedService, Registry, ServiceCreate, ServiceUpdate};
 use crate::desired::DesiredService;
@@ -30,18 +30,19 @@ impl Diff {
         }
     }
 
-    pub fn field(
+    /// Records a drifted field; equal typed values cost no JSON.
+    pub fn field<T: serde::Serialize + PartialEq>(
         &mut self,
         name: &str,
-        actual: Value,
-        desired: Value,
+        actual: T,
+        desired: T,
         set: impl FnOnce(&mut ServiceUpdate),
     ) {
         if actual != desired {
             self.changes.push(Change {
                 field: name.to_owned(),
-                actual,
-                desired,
+                actual: json!(actual),
+                desired: json!(desired),
                 decided_by: None,
             });
             set(&mut self.update);
@@ -61,7 +62,7 @@ pub(super) fn launch_and_capacity(
     if let Some(want) = &ds.spec.capacity_provider_strategy {
         let want = normal_strategy(want);
         let have = normal_strategy(&live.capacity_provider_strategy);
-        diff.field("capacityProviderStrategy", json!(have), json!(want), |u| {
+        diff.field("capacityProviderStrategy", &have, &want, |u| {
             u.capacity_provider_strategy = Some(want.clone())
         });
         return None;
@@ -70,8 +71,8 @@ pub(super) fn launch_and_capacity(
     if !live.capacity_provider_strategy.is_empty() {
         diff.field(
             "capacityProviderStrategy",
-            json!(normal_strategy(&live.capacity_provider_strategy)),
-            json!([]),
+            normal_strategy(&live.capacity_provider_strategy),
+            Vec::new(),
             |u| u.capacity_provider_strategy = Some(Vec::new()),
         );
     }

@@ -155,7 +155,7 @@ pub fn plan_service(
     match (&capacity.desired_count, &capacity.bounds) {
         (Some(count), _) => {
             let n = count.value;
-            diff.field("desiredCount", json!(live.desired_count), json!(n), |u| {
+            diff.field("desiredCount", live.desired_count, n, |u| {
                 u.desired_count = Some(n)
             });
             if count.by != me
@@ -172,23 +172,23 @@ pub fn plan_service(
     }
     diff.field(
         "taskDefinition",
-        json!(short_td(&live.task_definition)),
-        json!(short_td(&task_definition)),
+        short_td(&live.task_definition),
+        short_td(&task_definition),
         |u| u.task_definition = Some(task_definition.clone()),
     );
     let replacement = launch_and_capacity(ds, live, &mut diff);
     if let Some(pv) = &ds.spec.platform_version {
         diff.field(
             "platformVersion",
-            json!(live.platform_version),
-            json!(pv),
+            live.platform_version.clone(),
+            Some(pv.clone()),
             |u| u.platform_version = Some(pv.clone()),
         );
     }
     if let Some(net) = &ds.spec.network {
         let want = normal_network(net);
         let have = live.network.as_ref().map(normal_network);
-        diff.field("network", json!(have), json!(want), |u| {
+        diff.field("network", have, Some(want.clone()), |u| {
             u.network = Some(want.clone())
         });
     }
@@ -197,14 +197,14 @@ pub fn plan_service(
         want.sort();
         let mut have = live.load_balancers.clone();
         have.sort();
-        diff.field("loadBalancers", json!(have), json!(want), |u| {
+        diff.field("loadBalancers", &have, &want, |u| {
             u.load_balancers = Some(want.clone())
         });
     }
     if let Some(want) = registries {
         let mut have = live.service_registries.clone();
         have.sort();
-        diff.field("serviceRegistries", json!(have), json!(want), |u| {
+        diff.field("serviceRegistries", &have, &want, |u| {
             u.service_registries = Some(want.clone())
         });
     }
@@ -216,23 +216,21 @@ pub fn plan_service(
             maximum_percent: d.maximum_percent.or(have.maximum_percent),
             circuit_breaker: d.circuit_breaker.or(have.circuit_breaker),
         };
-        diff.field("deployment", json!(have), json!(want), |u| {
-            u.deployment = Some(want)
-        });
+        diff.field("deployment", have, want, |u| u.deployment = Some(want));
     }
     if let Some(g) = ds.spec.health_check_grace_period_seconds {
         diff.field(
             "healthCheckGracePeriodSeconds",
-            json!(live.health_check_grace_period_seconds),
-            json!(g),
+            live.health_check_grace_period_seconds,
+            Some(g),
             |u| u.health_check_grace_period_seconds = Some(g),
         );
     }
     if let Some(e) = ds.spec.enable_execute_command {
         diff.field(
             "enableExecuteCommand",
-            json!(live.enable_execute_command),
-            json!(e),
+            live.enable_execute_command,
+            e,
             |u| u.enable_execute_command = Some(e),
         );
     }
@@ -241,7 +239,7 @@ pub fn plan_service(
             .propagate_tags
             .clone()
             .unwrap_or_else(|| "NONE".to_owned());
-        diff.field("propagateTags", json!(have), json!(p.as_str()), |u| {
+        diff.field("propagateTags", have.as_str(), p.as_str(), |u| {
             u.propagate_tags = Some(p.as_str().to_owned())
         });
     }
