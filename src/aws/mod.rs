@@ -121,6 +121,18 @@ fn classify(code: Option<&str>, message: &str) -> ErrorKind {
     }
 }
 
+/// `map_err` for any SDK call: `.map_err(sdk_error("ecs", "UpdateService"))`.
+pub fn sdk_error<E, R>(
+    service: &'static str,
+    operation: &'static str,
+) -> impl FnOnce(aws_smithy_runtime_api::client::result::SdkError<E, R>) -> AwsError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: fmt::Debug,
+{
+    move |e| AwsError::from_sdk(service, operation, e)
+}
+
 /// An error and its sources on one line.
 struct DisplayChain<'a>(&'a dyn std::error::Error);
 

@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use super::{Action, Change, INSTANCE_TAG, OWNER_TAG, Op, PlanOptions, Step};
+use super::{
+    Action, Change, INSTANCE_TAG, OWNER_TAG, Op, Ownership, PlanOptions, Step, missing_tags,
+    owned_by_other, ownership,
+};
 use crate::aws::cloudwatch::{AlarmConfig, MetricConfig, ObservedAlarm, QueryConfig};
 use crate::desired::Desired;
 use crate::model::alarm::{AlarmSpec, Metric};
@@ -173,14 +176,12 @@ pub fn plan_all(
             .get(&live.arn)
             .cloned()
             .unwrap_or_default();
-        let adopting = match live_tags.get(INSTANCE_TAG) {
-            None => true,
-            Some(owner) if owner == &options.instance => false,
-            Some(other) => {
+        let adopting = match ownership(&live_tags, &options.instance) {
+            Ownership::Untagged => true,
+            Ownership::Ours => false,
+            Ownership::Other(other) => {
                 step.action = Action::Blocked;
-                step.notes.push(format!(
-                    "owned by operator instance `{other}`; this instance does not touch it"
-                ));
+                step.notes.push(owned_by_other(&other));
                 steps.push(step);
                 continue;
             }
@@ -196,20 +197,9 @@ pub fn plan_all(
                 tags: BTreeMap::new(),
             });
         }
-        let missing: BTreeMap<String, String> = tags
-            .into_iter()
-            .filter(|(k, v)| live_tags.get(k) != Some(v))
-            .collect();
+        // PutMetricAlarm ignores tags on update: TagResource sets them.
+        let missing = missing_tags(&mut step, tags, &live_tags);
         if !missing.is_empty() {
-            // PutMetricAlarm ignores tags on update: TagResource sets them.
-            for (k, v) in &missing {
-                step.changes.push(Change {
-                    field: format!("tags.{k}"),
-                    actual: json!(live_tags.get(k)),
-                    desired: json!(v),
-                    decided_by: None,
-                });
-            }
             step.ops.push(Op::TagAlarm {
                 arn: live.arn.clone(),
                 tags: missing,

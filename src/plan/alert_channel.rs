@@ -6,7 +6,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Value, json};
 
 use super::discovery::CmRef;
-use super::{Action, Change, INSTANCE_TAG, OWNER_TAG, Op, PlanOptions, Step};
+use super::{
+    Action, Change, INSTANCE_TAG, OWNER_TAG, Op, Ownership, PlanOptions, Step, missing_tags,
+    owned_by_other, ownership,
+};
 use crate::aws::sns::PENDING;
 use crate::desired::Desired;
 use crate::model::{DocRef, Kind};
@@ -115,31 +118,18 @@ pub fn plan_all(desired: &Desired, observed: &Observed, options: &PlanOptions) -
         };
         step.arn = Some(arn.clone());
         let live_tags = topics.get(&arn).cloned().unwrap_or_default();
-        let adopting = match live_tags.get(INSTANCE_TAG) {
-            None => true,
-            Some(owner) if owner == &options.instance => false,
-            Some(other) => {
+        let adopting = match ownership(&live_tags, &options.instance) {
+            Ownership::Untagged => true,
+            Ownership::Ours => false,
+            Ownership::Other(other) => {
                 step.action = Action::Blocked;
-                step.notes.push(format!(
-                    "owned by operator instance `{other}`; this instance does not touch it"
-                ));
+                step.notes.push(owned_by_other(&other));
                 steps.push(step);
                 continue;
             }
         };
-        let missing: BTreeMap<String, String> = tags
-            .into_iter()
-            .filter(|(k, v)| live_tags.get(k) != Some(v))
-            .collect();
+        let missing = missing_tags(&mut step, tags, &live_tags);
         if !missing.is_empty() {
-            for (k, v) in &missing {
-                step.changes.push(Change {
-                    field: format!("tags.{k}"),
-                    actual: json!(live_tags.get(k)),
-                    desired: json!(v),
-                    decided_by: None,
-                });
-            }
             step.ops.push(Op::TagTopic {
                 arn: arn.clone(),
                 tags: missing,

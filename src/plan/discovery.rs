@@ -5,7 +5,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
-use super::{Action, Change, INSTANCE_TAG, OWNER_TAG, Op, PlanOptions, Step};
+use super::{
+    Action, Change, INSTANCE_TAG, OWNER_TAG, Op, Ownership, PlanOptions, Step, missing_tags,
+    owned_by_other, ownership,
+};
 use crate::aws::discovery::{CmServiceCreate, DnsSpec, OWNER_ATTRIBUTE, ObservedInstance};
 use crate::desired::Desired;
 use crate::model::discovery::DiscoveryServiceSpec;
@@ -203,28 +206,12 @@ fn plan_one(
         return step;
     };
     step.arn = Some(live.arn.clone());
-    let adopting = match live.tags.get(INSTANCE_TAG) {
-        None => true,
-        Some(owner) if owner == &options.instance => false,
-        Some(other) => {
-            return blocked(
-                step,
-                format!("owned by operator instance `{other}`; this instance does not touch it"),
-            );
-        }
+    let adopting = match ownership(&live.tags, &options.instance) {
+        Ownership::Untagged => true,
+        Ownership::Ours => false,
+        Ownership::Other(other) => return blocked(step, owned_by_other(&other)),
     };
-    let missing_tags: BTreeMap<String, String> = std::mem::take(&mut tags)
-        .into_iter()
-        .filter(|(k, v)| live.tags.get(k) != Some(v))
-        .collect();
-    for (k, v) in &missing_tags {
-        step.changes.push(Change {
-            field: format!("tags.{k}"),
-            actual: json!(live.tags.get(k)),
-            desired: json!(v),
-            decided_by: None,
-        });
-    }
+    let missing_tags = missing_tags(&mut step, std::mem::take(&mut tags), &live.tags);
     if !missing_tags.is_empty() {
         step.ops.push(Op::TagCmService {
             arn: live.arn.clone(),

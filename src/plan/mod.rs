@@ -236,6 +236,51 @@ pub enum Op {
     },
 }
 
+/// Who owns a live resource, by its `ecs-operator/instance` tag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ownership {
+    /// No owner: a document names it, so it is adopted.
+    Untagged,
+    Ours,
+    /// Another operator instance's: never touched.
+    Other(String),
+}
+
+pub fn ownership(tags: &BTreeMap<String, String>, instance: &str) -> Ownership {
+    match tags.get(INSTANCE_TAG) {
+        None => Ownership::Untagged,
+        Some(owner) if owner == instance => Ownership::Ours,
+        Some(other) => Ownership::Other(other.clone()),
+    }
+}
+
+/// The note of a resource another instance owns.
+pub fn owned_by_other(other: &str) -> String {
+    format!("owned by operator instance `{other}`; this instance does not touch it")
+}
+
+/// The tags of `want` that the live resource lacks or has with another value,
+/// each recorded on `step` as a change. Tags are upserted: others are left alone.
+pub fn missing_tags(
+    step: &mut Step,
+    want: BTreeMap<String, String>,
+    have: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    let missing: BTreeMap<String, String> = want
+        .into_iter()
+        .filter(|(k, v)| have.get(k) != Some(v))
+        .collect();
+    for (k, v) in &missing {
+        step.changes.push(Change {
+            field: format!("tags.{k}"),
+            actual: serde_json::json!(have.get(k)),
+            desired: serde_json::json!(v),
+            decided_by: None,
+        });
+    }
+    missing
+}
+
 /// The plan for one resource.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Step {

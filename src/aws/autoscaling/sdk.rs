@@ -6,7 +6,7 @@ use std::sync::Arc;
 use aws_sdk_applicationautoscaling::types as sdk;
 
 use super::{CustomMetricSpec, ObservedPolicy, ObservedTarget, ScalingApi, TrackingPolicy};
-use crate::aws::{AwsError, record};
+use crate::aws::{AwsError, record, sdk_error};
 use crate::metrics::Metrics;
 
 const AAS: &str = "application-autoscaling";
@@ -24,20 +24,6 @@ impl SdkScaling {
             metrics,
         }
     }
-}
-
-fn err<E, R>(
-    op: &'static str,
-) -> impl FnOnce(aws_sdk_applicationautoscaling::error::SdkError<E, R>) -> AwsError
-where
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata
-        + std::error::Error
-        + Send
-        + Sync
-        + 'static,
-    R: std::fmt::Debug,
-{
-    move |e| AwsError::from_sdk(AAS, op, e)
 }
 
 fn to_i32(n: u32) -> i32 {
@@ -71,7 +57,7 @@ impl ScalingApi for SdkScaling {
                 &self.metrics,
                 AAS,
                 "DescribeScalableTargets",
-                page.map_err(err("DescribeScalableTargets")),
+                page.map_err(sdk_error(AAS, "DescribeScalableTargets")),
             )?;
             for t in page.scalable_targets() {
                 let target = ObservedTarget {
@@ -104,7 +90,7 @@ impl ScalingApi for SdkScaling {
                 &self.metrics,
                 AAS,
                 "DescribeScalingPolicies",
-                page.map_err(err("DescribeScalingPolicies")),
+                page.map_err(sdk_error(AAS, "DescribeScalingPolicies")),
             )?;
             for p in page.scaling_policies() {
                 // The ResourceId filter is not honoured by every implementation.
@@ -147,7 +133,7 @@ impl ScalingApi for SdkScaling {
             &self.metrics,
             AAS,
             "RegisterScalableTarget",
-            out.map_err(err("RegisterScalableTarget")),
+            out.map_err(sdk_error(AAS, "RegisterScalableTarget")),
         )?;
         Ok(())
     }
@@ -209,7 +195,7 @@ impl ScalingApi for SdkScaling {
             &self.metrics,
             AAS,
             "PutScalingPolicy",
-            out.map_err(err("PutScalingPolicy")),
+            out.map_err(sdk_error(AAS, "PutScalingPolicy")),
         )?;
         Ok(())
     }
@@ -228,7 +214,7 @@ impl ScalingApi for SdkScaling {
             &self.metrics,
             AAS,
             "DeleteScalingPolicy",
-            out.map_err(err("DeleteScalingPolicy")),
+            out.map_err(sdk_error(AAS, "DeleteScalingPolicy")),
         )?;
         Ok(())
     }
@@ -246,7 +232,7 @@ impl ScalingApi for SdkScaling {
             &self.metrics,
             AAS,
             "DeregisterScalableTarget",
-            out.map_err(err("DeregisterScalableTarget")),
+            out.map_err(sdk_error(AAS, "DeregisterScalableTarget")),
         )?;
         Ok(())
     }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use aws_sdk_cloudwatch::types as sdk;
 
 use super::{AlarmConfig, CloudWatchApi, MetricConfig, ObservedAlarm, QueryConfig};
-use crate::aws::{AwsError, record};
+use crate::aws::{AwsError, record, sdk_error};
 use crate::metrics::Metrics;
 
 const CW: &str = "cloudwatch";
@@ -24,18 +24,6 @@ impl SdkCloudWatch {
             metrics,
         }
     }
-}
-
-fn err<E, R>(op: &'static str) -> impl FnOnce(aws_sdk_cloudwatch::error::SdkError<E, R>) -> AwsError
-where
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata
-        + std::error::Error
-        + Send
-        + Sync
-        + 'static,
-    R: std::fmt::Debug,
-{
-    move |e| AwsError::from_sdk(CW, op, e)
 }
 
 fn to_u32(n: Option<i32>) -> u32 {
@@ -167,7 +155,7 @@ impl CloudWatchApi for SdkCloudWatch {
                 &self.metrics,
                 CW,
                 "DescribeAlarms",
-                page.map_err(err("DescribeAlarms")),
+                page.map_err(sdk_error(CW, "DescribeAlarms")),
             )?;
             found.extend(page.metric_alarms().iter().map(observed));
             token = page.next_token().map(str::to_owned);
@@ -193,7 +181,7 @@ impl CloudWatchApi for SdkCloudWatch {
                 &self.metrics,
                 CW,
                 "DescribeAlarms",
-                page.map_err(err("DescribeAlarms")),
+                page.map_err(sdk_error(CW, "DescribeAlarms")),
             )?;
             found.extend(
                 page.metric_alarms()
@@ -218,7 +206,7 @@ impl CloudWatchApi for SdkCloudWatch {
             &self.metrics,
             CW,
             "ListTagsForResource",
-            out.map_err(err("ListTagsForResource")),
+            out.map_err(sdk_error(CW, "ListTagsForResource")),
         )?;
         Ok(out
             .tags()
@@ -295,7 +283,7 @@ impl CloudWatchApi for SdkCloudWatch {
             &self.metrics,
             CW,
             "PutMetricAlarm",
-            req.send().await.map_err(err("PutMetricAlarm")),
+            req.send().await.map_err(sdk_error(CW, "PutMetricAlarm")),
         )?;
         Ok(())
     }
@@ -309,7 +297,7 @@ impl CloudWatchApi for SdkCloudWatch {
             &self.metrics,
             CW,
             "TagResource",
-            req.send().await.map_err(err("TagResource")),
+            req.send().await.map_err(sdk_error(CW, "TagResource")),
         )?;
         Ok(())
     }
@@ -325,7 +313,7 @@ impl CloudWatchApi for SdkCloudWatch {
             &self.metrics,
             CW,
             "DeleteAlarms",
-            out.map_err(err("DeleteAlarms")),
+            out.map_err(sdk_error(CW, "DeleteAlarms")),
         )?;
         Ok(())
     }

@@ -9,7 +9,7 @@ use super::{
     CmServiceCreate, DiscoveryApi, DnsSpec, ObservedCmService, ObservedInstance, ObservedNamespace,
     OperationState,
 };
-use crate::aws::{AwsError, ErrorKind, record};
+use crate::aws::{AwsError, ErrorKind, record, sdk_error};
 use crate::metrics::Metrics;
 
 const CM: &str = "servicediscovery";
@@ -27,20 +27,6 @@ impl SdkDiscovery {
             metrics,
         }
     }
-}
-
-fn err<E, R>(
-    op: &'static str,
-) -> impl FnOnce(aws_sdk_servicediscovery::error::SdkError<E, R>) -> AwsError
-where
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata
-        + std::error::Error
-        + Send
-        + Sync
-        + 'static,
-    R: std::fmt::Debug,
-{
-    move |e| AwsError::from_sdk(CM, op, e)
 }
 
 fn missing(op: &'static str, what: &str) -> AwsError {
@@ -89,7 +75,7 @@ impl DiscoveryApi for SdkDiscovery {
                 &self.metrics,
                 CM,
                 "ListNamespaces",
-                page.map_err(err("ListNamespaces")),
+                page.map_err(sdk_error(CM, "ListNamespaces")),
             )?;
             for n in page.namespaces() {
                 found.push(ObservedNamespace {
@@ -128,7 +114,7 @@ impl DiscoveryApi for SdkDiscovery {
                     &self.metrics,
                     CM,
                     "CreateHttpNamespace",
-                    out.map_err(err("CreateHttpNamespace")),
+                    out.map_err(sdk_error(CM, "CreateHttpNamespace")),
                 )?;
                 out.operation_id().map(str::to_owned)
             }
@@ -145,7 +131,7 @@ impl DiscoveryApi for SdkDiscovery {
                     &self.metrics,
                     CM,
                     "CreatePrivateDnsNamespace",
-                    out.map_err(err("CreatePrivateDnsNamespace")),
+                    out.map_err(sdk_error(CM, "CreatePrivateDnsNamespace")),
                 )?;
                 out.operation_id().map(str::to_owned)
             }
@@ -161,7 +147,7 @@ impl DiscoveryApi for SdkDiscovery {
                     &self.metrics,
                     CM,
                     "CreatePublicDnsNamespace",
-                    out.map_err(err("CreatePublicDnsNamespace")),
+                    out.map_err(sdk_error(CM, "CreatePublicDnsNamespace")),
                 )?;
                 out.operation_id().map(str::to_owned)
             }
@@ -175,7 +161,7 @@ impl DiscoveryApi for SdkDiscovery {
             &self.metrics,
             CM,
             "GetOperation",
-            out.map_err(err("GetOperation")),
+            out.map_err(sdk_error(CM, "GetOperation")),
         )?;
         let Some(op) = out.operation() else {
             return Err(missing("GetOperation", "operation"));
@@ -204,7 +190,7 @@ impl DiscoveryApi for SdkDiscovery {
                 &self.metrics,
                 CM,
                 "ListServices",
-                page.map_err(err("ListServices")),
+                page.map_err(sdk_error(CM, "ListServices")),
             )?;
             ids.extend(
                 page.services()
@@ -224,7 +210,7 @@ impl DiscoveryApi for SdkDiscovery {
                 &self.metrics,
                 CM,
                 "GetService",
-                out.map_err(err("GetService")),
+                out.map_err(sdk_error(CM, "GetService")),
             )?;
             if let Some(s) = out.service() {
                 found.push(observed_service(s));
@@ -244,7 +230,7 @@ impl DiscoveryApi for SdkDiscovery {
             &self.metrics,
             CM,
             "ListTagsForResource",
-            out.map_err(err("ListTagsForResource")),
+            out.map_err(sdk_error(CM, "ListTagsForResource")),
         )?;
         Ok(out
             .tags()
@@ -265,7 +251,7 @@ impl DiscoveryApi for SdkDiscovery {
             &self.metrics,
             CM,
             "TagResource",
-            out.map_err(err("TagResource")),
+            out.map_err(sdk_error(CM, "TagResource")),
         )?;
         Ok(())
     }
@@ -299,7 +285,7 @@ impl DiscoveryApi for SdkDiscovery {
             &self.metrics,
             CM,
             "CreateService",
-            out.map_err(err("CreateService")),
+            out.map_err(sdk_error(CM, "CreateService")),
         )?;
         let service = out
             .service()
@@ -326,7 +312,7 @@ impl DiscoveryApi for SdkDiscovery {
             &self.metrics,
             CM,
             "UpdateService",
-            out.map_err(err("UpdateService")),
+            out.map_err(sdk_error(CM, "UpdateService")),
         )?;
         out.operation_id()
             .map(str::to_owned)
@@ -339,7 +325,7 @@ impl DiscoveryApi for SdkDiscovery {
             &self.metrics,
             CM,
             "DeleteService",
-            out.map_err(err("DeleteService")),
+            out.map_err(sdk_error(CM, "DeleteService")),
         )?;
         Ok(())
     }
@@ -360,7 +346,7 @@ impl DiscoveryApi for SdkDiscovery {
                 &self.metrics,
                 CM,
                 "ListInstances",
-                page.map_err(err("ListInstances")),
+                page.map_err(sdk_error(CM, "ListInstances")),
             )?;
             for i in page.instances() {
                 let instance = ObservedInstance {
@@ -398,7 +384,7 @@ impl DiscoveryApi for SdkDiscovery {
             &self.metrics,
             CM,
             "RegisterInstance",
-            out.map_err(err("RegisterInstance")),
+            out.map_err(sdk_error(CM, "RegisterInstance")),
         )?;
         out.operation_id()
             .map(str::to_owned)
@@ -421,7 +407,7 @@ impl DiscoveryApi for SdkDiscovery {
             &self.metrics,
             CM,
             "DeregisterInstance",
-            out.map_err(err("DeregisterInstance")),
+            out.map_err(sdk_error(CM, "DeregisterInstance")),
         )?;
         out.operation_id()
             .map(str::to_owned)

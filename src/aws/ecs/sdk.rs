@@ -9,7 +9,7 @@ use super::{
     DeploymentConfig, EcsApi, ObservedService, Registry, ServiceCreate, ServiceUpdate,
     cluster_name, service_name_of_arn,
 };
-use crate::aws::{AwsError, ErrorKind, record};
+use crate::aws::{AwsError, ErrorKind, record, sdk_error};
 use crate::metrics::Metrics;
 use crate::model::service::{CapacityProviderItem, CircuitBreaker, LoadBalancer, Network};
 
@@ -31,18 +31,6 @@ impl SdkEcs {
 
 const ECS: &str = "ecs";
 
-fn err<E, R>(op: &'static str) -> impl FnOnce(aws_sdk_ecs::error::SdkError<E, R>) -> AwsError
-where
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata
-        + std::error::Error
-        + Send
-        + Sync
-        + 'static,
-    R: std::fmt::Debug,
-{
-    move |e| AwsError::from_sdk(ECS, op, e)
-}
-
 impl EcsApi for SdkEcs {
     async fn list_clusters(&self) -> Result<Vec<String>, AwsError> {
         let mut names = Vec::new();
@@ -59,7 +47,7 @@ impl EcsApi for SdkEcs {
                 &self.metrics,
                 ECS,
                 "ListClusters",
-                page.map_err(err("ListClusters")),
+                page.map_err(sdk_error(ECS, "ListClusters")),
             )?;
             names.extend(
                 page.cluster_arns()
@@ -89,7 +77,7 @@ impl EcsApi for SdkEcs {
                 &self.metrics,
                 ECS,
                 "ListServices",
-                page.map_err(err("ListServices")),
+                page.map_err(sdk_error(ECS, "ListServices")),
             )?;
             names.extend(
                 page.service_arns()
@@ -120,7 +108,7 @@ impl EcsApi for SdkEcs {
             &self.metrics,
             ECS,
             "DescribeServices",
-            out.map_err(err("DescribeServices")),
+            out.map_err(sdk_error(ECS, "DescribeServices")),
         )?;
         Ok(out
             .services()
@@ -140,7 +128,7 @@ impl EcsApi for SdkEcs {
             &self.metrics,
             ECS,
             "DescribeTaskDefinition",
-            out.map_err(err("DescribeTaskDefinition")),
+            out.map_err(sdk_error(ECS, "DescribeTaskDefinition")),
         )?;
         out.task_definition()
             .and_then(|t| t.task_definition_arn())
@@ -193,7 +181,7 @@ impl EcsApi for SdkEcs {
             &self.metrics,
             ECS,
             "CreateService",
-            req.send().await.map_err(err("CreateService")),
+            req.send().await.map_err(sdk_error(ECS, "CreateService")),
         )?;
         Ok(out
             .service()
@@ -242,7 +230,7 @@ impl EcsApi for SdkEcs {
             &self.metrics,
             ECS,
             "UpdateService",
-            req.send().await.map_err(err("UpdateService")),
+            req.send().await.map_err(sdk_error(ECS, "UpdateService")),
         )?;
         Ok(())
     }
@@ -260,7 +248,7 @@ impl EcsApi for SdkEcs {
             &self.metrics,
             ECS,
             "TagResource",
-            req.send().await.map_err(err("TagResource")),
+            req.send().await.map_err(sdk_error(ECS, "TagResource")),
         )?;
         Ok(())
     }
@@ -288,7 +276,7 @@ impl EcsApi for SdkEcs {
                     &self.metrics,
                     ECS,
                     "ListTasks",
-                    page.map_err(err("ListTasks")),
+                    page.map_err(sdk_error(ECS, "ListTasks")),
                 )?;
                 arns.extend(page.task_arns().iter().cloned());
                 token = page.next_token().map(str::to_owned);
@@ -312,7 +300,7 @@ impl EcsApi for SdkEcs {
                 &self.metrics,
                 ECS,
                 "DescribeTasks",
-                out.map_err(err("DescribeTasks")),
+                out.map_err(sdk_error(ECS, "DescribeTasks")),
             )?;
             for t in out.tasks() {
                 if t.last_status() != Some("STOPPED") {
@@ -335,7 +323,7 @@ impl EcsApi for SdkEcs {
             &self.metrics,
             ECS,
             "DeleteService",
-            out.map_err(err("DeleteService")),
+            out.map_err(sdk_error(ECS, "DeleteService")),
         )?;
         Ok(())
     }

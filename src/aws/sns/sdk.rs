@@ -6,7 +6,7 @@ use std::sync::Arc;
 use aws_sdk_sns::types as sdk;
 
 use super::{Message, SnsApi, Subscription};
-use crate::aws::{AwsError, record};
+use crate::aws::{AwsError, record, sdk_error};
 use crate::metrics::Metrics;
 
 const SNS: &str = "sns";
@@ -24,18 +24,6 @@ impl SdkSns {
             metrics,
         }
     }
-}
-
-fn err<E, R>(op: &'static str) -> impl FnOnce(aws_sdk_sns::error::SdkError<E, R>) -> AwsError
-where
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata
-        + std::error::Error
-        + Send
-        + Sync
-        + 'static,
-    R: std::fmt::Debug,
-{
-    move |e| AwsError::from_sdk(SNS, op, e)
 }
 
 fn sdk_tags(tags: &BTreeMap<String, String>) -> Option<Vec<sdk::Tag>> {
@@ -56,7 +44,7 @@ impl SnsApi for SdkSns {
                 &self.metrics,
                 SNS,
                 "ListTopics",
-                page.map_err(err("ListTopics")),
+                page.map_err(sdk_error(SNS, "ListTopics")),
             )?;
             found.extend(
                 page.topics()
@@ -81,7 +69,7 @@ impl SnsApi for SdkSns {
             &self.metrics,
             SNS,
             "ListTagsForResource",
-            out.map_err(err("ListTagsForResource")),
+            out.map_err(sdk_error(SNS, "ListTagsForResource")),
         )?;
         Ok(out
             .tags()
@@ -106,7 +94,7 @@ impl SnsApi for SdkSns {
             &self.metrics,
             SNS,
             "CreateTopic",
-            out.map_err(err("CreateTopic")),
+            out.map_err(sdk_error(SNS, "CreateTopic")),
         )?;
         Ok(out.topic_arn().unwrap_or_default().to_owned())
     }
@@ -123,7 +111,7 @@ impl SnsApi for SdkSns {
             &self.metrics,
             SNS,
             "TagResource",
-            out.map_err(err("TagResource")),
+            out.map_err(sdk_error(SNS, "TagResource")),
         )?;
         Ok(())
     }
@@ -134,7 +122,7 @@ impl SnsApi for SdkSns {
             &self.metrics,
             SNS,
             "DeleteTopic",
-            out.map_err(err("DeleteTopic")),
+            out.map_err(sdk_error(SNS, "DeleteTopic")),
         )?;
         Ok(())
     }
@@ -154,7 +142,7 @@ impl SnsApi for SdkSns {
                 &self.metrics,
                 SNS,
                 "ListSubscriptionsByTopic",
-                page.map_err(err("ListSubscriptionsByTopic")),
+                page.map_err(sdk_error(SNS, "ListSubscriptionsByTopic")),
             )?;
             found.extend(page.subscriptions().iter().map(|s| Subscription {
                 arn: s.subscription_arn().unwrap_or_default().to_owned(),
@@ -186,7 +174,7 @@ impl SnsApi for SdkSns {
             &self.metrics,
             SNS,
             "Subscribe",
-            out.map_err(err("Subscribe")),
+            out.map_err(sdk_error(SNS, "Subscribe")),
         )?;
         Ok(())
     }
@@ -202,7 +190,7 @@ impl SnsApi for SdkSns {
             &self.metrics,
             SNS,
             "Unsubscribe",
-            out.map_err(err("Unsubscribe")),
+            out.map_err(sdk_error(SNS, "Unsubscribe")),
         )?;
         Ok(())
     }
@@ -227,7 +215,7 @@ impl SnsApi for SdkSns {
             &self.metrics,
             SNS,
             "Publish",
-            req.send().await.map_err(err("Publish")),
+            req.send().await.map_err(sdk_error(SNS, "Publish")),
         )?;
         Ok(())
     }
