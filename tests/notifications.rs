@@ -76,9 +76,19 @@ fn drift_is_reported_once_and_a_rejected_revision_once_to_a_real_subscriber() {
         support::http_get(port, "/healthz").is_some()
     });
     loops(port, 3);
+    // The controller says it started; creating things is a rollout, not drift.
+    let started = receive(moto, &url);
+    assert_eq!(started.len(), 1, "{started:#?}");
+    assert_eq!(
+        started[0]["MessageAttributes"]["event"]["Value"],
+        "operator"
+    );
+    assert_eq!(started[0]["MessageAttributes"]["severity"]["Value"], "info");
     assert!(
-        receive(moto, &url).is_empty(),
-        "creating things is a rollout, not drift"
+        started[0]["Subject"]
+            .as_str()
+            .is_some_and(|s| s.contains("operator started")),
+        "{started:#?}"
     );
 
     // Drift by hand.
@@ -153,8 +163,22 @@ fn drift_is_reported_once_and_a_rejected_revision_once_to_a_real_subscriber() {
     );
     loops(port, 3);
     got.extend(receive(moto, &url));
-    let _ = child.kill();
-    let _ = child.wait();
+    // SIGTERM: the controller says it is stopping, then exits.
+    let pid = child.id().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    let exit = child.wait().expect("wait");
+    assert!(exit.success(), "{exit:?}");
+    let stopping = receive(moto, &url);
+    assert_eq!(stopping.len(), 1, "{stopping:#?}");
+    assert!(
+        stopping[0]["Subject"]
+            .as_str()
+            .is_some_and(|s| s.contains("operator stopping")),
+        "{stopping:#?}"
+    );
     assert_eq!(got.len(), 1, "exactly one operator message: {got:#?}");
     assert_eq!(got[0]["MessageAttributes"]["event"]["Value"], "operator");
     let body: serde_json::Value =

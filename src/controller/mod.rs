@@ -106,6 +106,8 @@ pub async fn run<A: Aws>(options: RunOptions, aws: A, shared: Arc<Shared>) {
     let mut last_good: Option<Desired> = None;
     let mut memory = crate::observed::Memory::default();
     let mut notifier = Notifier::new(options.state_file.clone());
+    let mut announced = false;
+    let mut last_topics = std::collections::BTreeMap::new();
     let mut seen_revision: Option<String> = None;
     while !shared.stopping() {
         let started = Instant::now();
@@ -191,6 +193,13 @@ pub async fn run<A: Aws>(options: RunOptions, aws: A, shared: Arc<Shared>) {
                 options.dry_run,
                 Timestamp::now(),
             );
+            if !announced
+                && let Some(started) =
+                    notifier.lifecycle(desired, &topics, &options.plan.instance, "started")
+            {
+                messages.extend(started);
+                announced = true;
+            }
             if let Some((revision, errs)) = rejected.take() {
                 messages.extend(notifier.rejected(
                     desired,
@@ -200,6 +209,7 @@ pub async fn run<A: Aws>(options: RunOptions, aws: A, shared: Arc<Shared>) {
                     &errs,
                 ));
             }
+            last_topics = topics;
             for m in &messages {
                 match aws.sns().publish(m).await {
                     Ok(()) => {
@@ -249,6 +259,18 @@ pub async fn run<A: Aws>(options: RunOptions, aws: A, shared: Arc<Shared>) {
             wake_at,
         )
         .await;
+    }
+    // Said within ECS's stop window: a stop that cannot be announced still stops.
+    if let Some(desired) = &last_good
+        && let Some(stopping) =
+            notifier.lifecycle(desired, &last_topics, &options.plan.instance, "stopping")
+    {
+        for m in &stopping {
+            let sent = tokio::time::timeout(Duration::from_secs(5), aws.sns().publish(m)).await;
+            if !matches!(sent, Ok(Ok(()))) {
+                tracing::warn!(topic = %m.topic_arn, "could not announce the stop");
+            }
+        }
     }
     tracing::info!("controller stopped");
 }

@@ -118,6 +118,47 @@ impl Notifier {
         messages
     }
 
+    /// `operator` messages of the controller's own life (started, stopping), at
+    /// severity `info`, to every channel that takes them. `None` while a
+    /// channel's topic is still being created: the caller tries again next loop.
+    pub fn lifecycle(
+        &self,
+        desired: &Desired,
+        topics: &BTreeMap<String, String>,
+        instance: &str,
+        what: &str,
+    ) -> Option<Vec<Message>> {
+        let summary = format!("{instance}: operator {what}");
+        let mut messages = Vec::new();
+        for (name, channel) in &desired.channels {
+            let spec = &channel.doc.spec;
+            if !spec.accepts(Event::Operator, Severity::Info) {
+                continue;
+            }
+            let topic = topics.get(name).filter(|t| t.starts_with("arn:"))?;
+            let body = match spec.format() {
+                Format::Json => serde_json::to_string_pretty(&serde_json::json!({
+                    "summary": summary,
+                    "schema": "ecs-operator/operator-event/v1",
+                    "event": "operator",
+                    "severity": "info",
+                    "instance": instance,
+                }))
+                .unwrap_or_default(),
+                Format::Text => format!("{summary}\n"),
+            };
+            messages.push(message(
+                topic,
+                report::subject("OPERATOR", &summary),
+                body,
+                "operator",
+                "info",
+                instance,
+            ));
+        }
+        Some(messages)
+    }
+
     /// One message per channel that takes `operator` events, once per rejected revision.
     pub fn rejected(
         &mut self,
