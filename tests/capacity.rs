@@ -7,6 +7,7 @@ mod support;
 use std::time::Duration;
 
 use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
+use support::controller::Controller;
 use support::{Moto, block_on, describe, path_str, platform, poll, unique, write_docs};
 
 fn service(name: &str, cluster: &str, td: &str, count: u32, net: &support::Network) -> String {
@@ -323,26 +324,7 @@ fn run_wakes_up_at_a_schedule_transition_not_at_the_next_interval() {
             service("worker", &cluster, &td, 2, net)
         ),
     )]);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("port")
-        .port();
-    let listen = format!("127.0.0.1:{port}");
-    let mut child = moto
-        .operator_command(&[
-            "run",
-            "-f",
-            path_str(dir.path()),
-            "--interval",
-            "60s",
-            "--listen",
-            &listen,
-            "--instance",
-            &instance,
-        ])
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("run");
+    let ctl = Controller::start(moto, path_str(dir.path()), &instance, "60s", &[], &[]);
     poll(
         Duration::from_secs(20),
         "the worker is created, inactive",
@@ -365,8 +347,7 @@ fn run_wakes_up_at_a_schedule_transition_not_at_the_next_interval() {
         || describe(moto, &cluster, "worker").desired_count() == 2,
     );
     let late = jiff::Timestamp::now().duration_since(opens);
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(ctl);
     assert!(
         late <= jiff::SignedDuration::from_secs(3),
         "applied {late:?} after the transition"

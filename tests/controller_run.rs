@@ -3,18 +3,10 @@
 
 mod support;
 
-use std::net::TcpListener;
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
+use support::controller::Controller;
 use support::{Moto, block_on, docs, http, http_get, path_str, platform, poll, unique, write_docs};
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("port")
-        .port()
-}
 
 fn desired_count(moto: &Moto, cluster: &str) -> Option<i32> {
     let out = block_on(
@@ -43,89 +35,6 @@ fn scale_by_hand(moto: &Moto, cluster: &str, n: i32) {
     .expect("update");
 }
 
-fn body(response: &str) -> &str {
-    response.split_once("\r\n\r\n").map_or("", |(_, b)| b)
-}
-
-fn status(port: u16) -> serde_json::Value {
-    let r = http_get(port, "/status").unwrap_or_default();
-    serde_json::from_str(body(&r)).unwrap_or(serde_json::Value::Null)
-}
-
-struct Controller {
-    child: Child,
-    port: u16,
-    log: tempfile::NamedTempFile,
-}
-
-impl Controller {
-    fn start(moto: &Moto, files: &str, instance: &str, extra: &[&str]) -> Controller {
-        let port = free_port();
-        let listen = format!("127.0.0.1:{port}");
-        let mut args = vec![
-            "run",
-            "-f",
-            files,
-            "--interval",
-            "2s",
-            "--listen",
-            &listen,
-            "--instance",
-            instance,
-        ];
-        args.extend_from_slice(extra);
-        let log = tempfile::NamedTempFile::new().expect("log file");
-        let child = moto
-            .operator_command(&args)
-            .stdout(log.reopen().expect("log"))
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("run starts");
-        poll(Duration::from_secs(30), "/healthz answers", || {
-            http_get(port, "/healthz").is_some_and(|r| r.starts_with("HTTP/1.1 200"))
-        });
-        Controller { child, port, log }
-    }
-
-    /// The JSON log lines written so far.
-    fn logs(&self) -> Vec<serde_json::Value> {
-        let text = std::fs::read_to_string(self.log.path()).unwrap_or_default();
-        text.lines()
-            .map(|l| {
-                serde_json::from_str(l)
-                    .unwrap_or_else(|e| panic!("log line is not JSON ({e}): {l}"))
-            })
-            .collect()
-    }
-
-    /// SIGTERM, then the exit status, which must come within 10 s.
-    fn terminate(mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("kill");
-        let end = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(s) = self.child.try_wait().expect("wait") {
-                return s;
-            }
-            assert!(
-                Instant::now() < end,
-                "run did not exit within 10 s of SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Controller {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn run_serves_its_endpoints_corrects_drift_follows_new_revisions_and_stops_cleanly() {
     let moto = Moto::shared();
@@ -142,7 +51,7 @@ fn run_serves_its_endpoints_corrects_drift_follows_new_revisions_and_stops_clean
     };
     let dir = write_docs(&[("web.yaml", doc(2))]);
     let instance = unique("inst");
-    let ctl = Controller::start(moto, path_str(dir.path()), &instance, &[]);
+    let ctl = Controller::start(moto, path_str(dir.path()), &instance, "2s", &[], &[]);
     let port = ctl.port;
 
     poll(Duration::from_secs(20), "the service is created", || {
@@ -224,12 +133,12 @@ fn run_serves_its_endpoints_corrects_drift_follows_new_revisions_and_stops_clean
         Duration::from_secs(10),
         "/status shows Service/web synced",
         || {
-            let s = status(port);
+            let s = ctl.status();
             s["resources"]["Service/web"]["synced"] == true
                 && s["resources"]["Service/web"]["verifiedAt"].is_string()
         },
     );
-    let s = status(port);
+    let s = ctl.status();
     assert_eq!(s["instance"], instance.as_str());
     assert!(s["revision"].is_string());
 
@@ -260,7 +169,7 @@ fn run_serves_its_endpoints_corrects_drift_follows_new_revisions_and_stops_clean
         Duration::from_secs(10),
         "/status shows the rejected revision",
         || {
-            status(port)["rejected"]["errors"][0]
+            ctl.status()["rejected"]["errors"][0]
                 .as_str()
                 .is_some_and(|e| e.contains("unknown field `desiredCnt`"))
         },
@@ -295,22 +204,28 @@ fn run_with_dry_run_reports_drift_and_writes_nothing() {
         .expect_code(0);
     scale_by_hand(moto, &cluster, 5);
 
-    let ctl = Controller::start(moto, path_str(dir.path()), &instance, &["--dry-run"]);
-    let port = ctl.port;
+    let ctl = Controller::start(
+        moto,
+        path_str(dir.path()),
+        &instance,
+        "2s",
+        &["--dry-run"],
+        &[],
+    );
     poll(Duration::from_secs(20), "/status shows the drift", || {
-        let s = status(port);
+        let s = ctl.status();
         let web = &s["resources"]["Service/web"];
         web["synced"] == false
             && web["drift"][0]["field"] == "desiredCount"
             && web["driftedSince"].is_string()
     });
     // A second loop has run (the drift is still reported) and nothing was written.
-    let first_loop = status(port)["lastLoop"]["finishedAt"].clone();
+    let first_loop = ctl.status()["lastLoop"]["finishedAt"].clone();
     poll(Duration::from_secs(10), "another loop finishes", || {
-        status(port)["lastLoop"]["finishedAt"] != first_loop
+        ctl.status()["lastLoop"]["finishedAt"] != first_loop
     });
     assert_eq!(desired_count(moto, &cluster), Some(5));
-    assert_eq!(status(port)["dryRun"], true);
+    assert_eq!(ctl.status()["dryRun"], true);
     // Logs are JSON lines with resource, action and revision on drift.
     let logs = ctl.logs();
     let drift = logs

@@ -4,9 +4,9 @@
 
 mod support;
 
-use std::process::{Child, Stdio};
 use std::time::Duration;
 
+use support::controller::Controller;
 use support::{Moto, block_on, describe, path_str, platform, poll, unique, write_docs};
 
 fn discovery(name: &str, namespace: &str, kind: &str, extra: &str) -> String {
@@ -293,36 +293,8 @@ fn static_instances_are_registered_updated_and_deregistered_and_ecs_services_reg
     );
 }
 
-fn run(moto: &Moto, files: &str, instance: &str, extra_env: &[(&str, &str)]) -> (Child, u16) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("port")
-        .port();
-    let listen = format!("127.0.0.1:{port}");
-    let child = moto
-        .operator_command(&[
-            "run",
-            "-f",
-            files,
-            "--interval",
-            "1s",
-            "--listen",
-            &listen,
-            "--instance",
-            instance,
-        ])
-        .envs(extra_env.iter().copied())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("run");
-    (child, port)
-}
-
-fn notes(port: u16, resource: &str) -> String {
-    let r = support::http_get(port, "/status").unwrap_or_default();
-    let body = r.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-    let v: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
-    v["resources"][resource]["notes"].to_string()
+fn notes(ctl: &Controller, resource: &str) -> String {
+    ctl.status()["resources"][resource]["notes"].to_string()
 }
 
 #[test]
@@ -356,12 +328,12 @@ fn a_stale_instance_is_removed_after_stale_after_and_one_backed_by_a_task_is_kep
     register_by_hand(moto, &id, &task_id, &cluster);
     register_by_hand(moto, &id, "0123456789abcdef-gone", &cluster);
 
-    let (mut child, port) = run(moto, files, &instance, &[]);
+    let ctl = Controller::start(moto, files, &instance, "1s", &[], &[]);
     poll(
         Duration::from_secs(20),
         "the gone task's instance is seen stale",
         || {
-            notes(port, "DiscoveryService/api")
+            notes(&ctl, "DiscoveryService/api")
                 .contains("0123456789abcdef-gone has looked stale since")
         },
     );
@@ -381,8 +353,7 @@ fn a_stale_instance_is_removed_after_stale_after_and_one_backed_by_a_task_is_kep
         },
     );
     let left: Vec<String> = instances(moto, &id).into_iter().map(|i| i.0).collect();
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(ctl);
     assert_eq!(left, [task_id], "the instance of the running task stays");
 }
 
@@ -413,34 +384,26 @@ fn stale_instances_are_never_removed_when_the_task_listing_fails() {
     register_by_hand(moto, &id, "0123456789abcdef-gone", &cluster);
 
     // A fault: every ECS call fails (nothing listens there); Cloud Map still answers.
-    let (mut child, port) = run(
+    let ctl = Controller::start(
         moto,
         files,
         &instance,
+        "1s",
+        &[],
         &[("AWS_ENDPOINT_URL_ECS", "http://127.0.0.1:9")],
     );
     poll(
         Duration::from_secs(60),
         "the controller says why it does not remove",
         || {
-            notes(port, "DiscoveryService/api")
+            notes(&ctl, "DiscoveryService/api")
                 .contains("stale instances are not removed this time")
         },
     );
     // Two more loops: still there.
-    let r = support::http_get(port, "/status").unwrap_or_default();
-    let first = r
-        .split_once("\"finishedAt\"")
-        .map(|(_, b)| b[..40].to_owned());
-    poll(Duration::from_secs(60), "two more loops finish", || {
-        let r = support::http_get(port, "/status").unwrap_or_default();
-        r.split_once("\"finishedAt\"")
-            .map(|(_, b)| b[..40].to_owned())
-            != first
-    });
+    ctl.loops(2);
     let left = instances(moto, &id);
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(ctl);
     assert!(
         left.iter().any(|i| i.0 == "0123456789abcdef-gone"),
         "removed while tasks were unknown: {left:?}"

@@ -3,30 +3,13 @@
 
 mod support;
 
-use std::process::Stdio;
 use std::time::Duration;
 
+use support::controller::Controller;
 use support::{Moto, block_on, docs, path_str, platform, poll, unique, write_docs};
 
 fn receive(moto: &Moto, url: &str) -> Vec<serde_json::Value> {
     serde_json::from_slice(&moto.platform(&["receive", url]).stdout).expect("messages")
-}
-
-fn last_loop(port: u16) -> String {
-    let r = support::http_get(port, "/status").unwrap_or_default();
-    let body = r.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-    let v: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
-    v["lastLoop"]["finishedAt"].to_string()
-}
-
-/// Waits for `n` more loops of the controller to finish.
-fn loops(port: u16, n: usize) {
-    for _ in 0..n {
-        let before = last_loop(port);
-        poll(Duration::from_secs(30), "a loop finishes", || {
-            last_loop(port) != before
-        });
-    }
 }
 
 #[test]
@@ -52,30 +35,8 @@ fn drift_is_reported_once_and_a_rejected_revision_once_to_a_real_subscriber() {
         .build();
     let dir = write_docs(&[("web.yaml", format!("{service}---\n{channel}"))]);
     let instance = unique("inst");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("port")
-        .port();
-    let listen = format!("127.0.0.1:{port}");
-    let mut child = moto
-        .operator_command(&[
-            "run",
-            "-f",
-            path_str(dir.path()),
-            "--interval",
-            "1s",
-            "--listen",
-            &listen,
-            "--instance",
-            &instance,
-        ])
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("run");
-    poll(Duration::from_secs(30), "the controller answers", || {
-        support::http_get(port, "/healthz").is_some()
-    });
-    loops(port, 3);
+    let ctl = Controller::start(moto, path_str(dir.path()), &instance, "1s", &[], &[]);
+    ctl.loops(3);
     // The controller says it started; creating things is a rollout, not drift.
     let started = receive(moto, &url);
     assert_eq!(started.len(), 1, "{started:#?}");
@@ -106,7 +67,7 @@ fn drift_is_reported_once_and_a_rejected_revision_once_to_a_real_subscriber() {
         got.extend(receive(moto, &url));
         !got.is_empty()
     });
-    loops(port, 3);
+    ctl.loops(3);
     got.extend(receive(moto, &url));
     assert_eq!(got.len(), 1, "exactly one report: {got:#?}");
     let envelope = &got[0];
@@ -161,15 +122,10 @@ fn drift_is_reported_once_and_a_rejected_revision_once_to_a_real_subscriber() {
             !got.is_empty()
         },
     );
-    loops(port, 3);
+    ctl.loops(3);
     got.extend(receive(moto, &url));
     // SIGTERM: the controller says it is stopping, then exits.
-    let pid = child.id().to_string();
-    std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill");
-    let exit = child.wait().expect("wait");
+    let exit = ctl.terminate();
     assert!(exit.success(), "{exit:?}");
     let stopping = receive(moto, &url);
     assert_eq!(stopping.len(), 1, "{stopping:#?}");
