@@ -40,6 +40,22 @@ pub enum Command {
     Crds(CrdsArgs),
     /// Print the upcoming transitions of every Schedule; makes no AWS calls.
     Schedule(ScheduleArgs),
+    /// Print every SLO's burn rates, error budget left and alert state (reads CloudWatch).
+    Slo(SloArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SloArgs {
+    #[command(flatten)]
+    pub files: Files,
+    /// Evaluate as of this instant (RFC 3339) instead of now.
+    #[arg(long, env = "ECS_OPERATOR_AT")]
+    pub at: Option<jiff::Timestamp>,
+    #[arg(long, env = "ECS_OPERATOR_OUTPUT", value_enum, default_value = "text")]
+    pub output: Output,
+    /// The controller's `--state-file`, to show which alerts are firing.
+    #[arg(long, env = "ECS_OPERATOR_STATE_FILE")]
+    pub state_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -125,6 +141,9 @@ pub struct RunArgs {
     /// Time between loops (jittered by ±10%).
     #[arg(long, env = "ECS_OPERATOR_INTERVAL", default_value = "30s")]
     pub interval: Duration,
+    /// How often SLOs are evaluated, independently of the loop.
+    #[arg(long, env = "ECS_OPERATOR_SLO_INTERVAL", default_value = "60s")]
+    pub slo_interval: Duration,
     /// Observe and report; never write.
     #[arg(long, env = "ECS_OPERATOR_DRY_RUN")]
     pub dry_run: bool,

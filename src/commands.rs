@@ -8,7 +8,9 @@ use std::sync::atomic::AtomicBool;
 use anyhow::Context;
 
 use crate::aws::Clients;
-use crate::cli::{ApplyArgs, CrdsArgs, Files, Guard, Output, PlanArgs, RunArgs, ScheduleArgs};
+use crate::cli::{
+    ApplyArgs, CrdsArgs, Files, Guard, Output, PlanArgs, RunArgs, ScheduleArgs, SloArgs,
+};
 use crate::controller::{self, RunOptions, Shared};
 use crate::desired::Desired;
 use crate::metrics::Metrics;
@@ -25,6 +27,7 @@ fn plan_options(instance: &str, guard: &Guard) -> PlanOptions {
         prune: guard.prune,
         allow_replace: guard.allow_replace,
         max_deletions: guard.max_deletions,
+        heartbeat: None,
     }
 }
 
@@ -161,8 +164,13 @@ pub async fn run(instance: &str, args: &RunArgs) -> anyhow::Result<ExitCode> {
         files: args.files.files.clone(),
         state_file: args.state_file.clone(),
         interval: args.interval.0,
+        slo_interval: args.slo_interval.0,
         dry_run: args.dry_run,
-        plan: plan_options(instance, &args.guard),
+        plan: PlanOptions {
+            // A dry run writes nothing, the heartbeat alarm included.
+            heartbeat: (!args.dry_run).then_some(args.interval.0.as_secs()),
+            ..plan_options(instance, &args.guard)
+        },
     };
     let metrics = Arc::new(Metrics::default());
     let aws = Clients::from_environment(metrics.clone()).await;
@@ -264,4 +272,52 @@ pub fn schedule(args: &ScheduleArgs) -> ExitCode {
         println!();
     }
     ExitCode::from(OK)
+}
+
+/// Reads the SLO metrics once and prints every SLO's burn rates, budget and alerts.
+pub async fn slo(args: &SloArgs) -> ExitCode {
+    let Some(desired) = load(&args.files) else {
+        return ExitCode::from(FAILED);
+    };
+    if desired.slos.is_empty() {
+        println!("no ServiceLevelObjective documents");
+        return ExitCode::from(OK);
+    }
+    let metrics = Arc::new(Metrics::default());
+    let aws = Clients::from_environment(metrics.clone()).await;
+    let at = args.at.unwrap_or_else(jiff::Timestamp::now);
+    let reads = crate::slo::query::plan_reads(&desired, at);
+    let readings = crate::slo::read::read(&reads, &aws.cloudwatch).await;
+    let evaluations = crate::slo::evaluate(&desired, &reads, &readings, at);
+    let states = crate::notify::Notifier::new(args.state_file.clone())
+        .memory
+        .slo;
+    let calls = metrics
+        .call_counts()
+        .get("cloudwatch:GetMetricData")
+        .copied()
+        .unwrap_or(0);
+    match args.output {
+        Output::Text => print!(
+            "{}",
+            crate::slo::text::render(&evaluations, &states, at, calls)
+        ),
+        Output::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "at": at,
+                "getMetricDataCalls": calls,
+                "slos": evaluations
+                    .into_iter()
+                    .map(|e| crate::controller::status::SloStatus::new(e, &states))
+                    .collect::<Vec<_>>(),
+            }))
+            .unwrap_or_default()
+        ),
+    }
+    if readings.failed.is_empty() {
+        ExitCode::from(OK)
+    } else {
+        ExitCode::from(FAILED)
+    }
 }

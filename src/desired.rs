@@ -11,6 +11,7 @@ use crate::model::autoscaler::AutoscalerSpec;
 use crate::model::discovery::DiscoveryServiceSpec;
 use crate::model::schedule::ScheduleSpec;
 use crate::model::service::ServiceSpec;
+use crate::model::slo::SloSpec;
 use crate::model::{Cx, DocRef, Kind, Origin, Reference, Spec};
 
 /// A desired `Service` with defaults applied.
@@ -39,8 +40,7 @@ pub struct Desired {
     pub autoscaler_for: BTreeMap<String, String>,
     /// Service → the Schedule that targets it (at most one: validated).
     pub schedule_for: BTreeMap<String, String>,
-    /// Documents of kinds this version does not reconcile yet.
-    pub others: Vec<DocRef>,
+    pub slos: BTreeMap<String, Loaded<SloSpec>>,
 }
 
 impl Desired {
@@ -85,7 +85,7 @@ impl Desired {
             + self.discovery.len()
             + self.channels.len()
             + self.alarms.len()
-            + self.others.len()
+            + self.slos.len()
     }
 }
 
@@ -196,7 +196,9 @@ fn build(docs: &[AnyDoc], revision: &str, diags: &mut Diagnostics) -> Desired {
                     .discovery
                     .insert(d.doc.metadata.name.clone(), d.clone());
             }
-            other => desired.others.push(load::doc_ref(other)),
+            AnyDoc::ServiceLevelObjective(d) => {
+                desired.slos.insert(d.doc.metadata.name.clone(), d.clone());
+            }
         }
     }
     desired.autoscaler_for = autoscaled;

@@ -32,3 +32,4 @@ pub mod notify;
 pub mod observe;
 pub mod observed;
 pub mod plan;
+pub mod slo;

@@ -40,6 +40,7 @@ fn main() -> ExitCode {
             Command::Run(args) => commands::run(&cli.instance, args).await,
             Command::Crds(args) => commands::crds(args),
             Command::Schedule(args) => Ok(commands::schedule(args)),
+            Command::Slo(args) => Ok(commands::slo(args).await),
         }
     });
     match result {

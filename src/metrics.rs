@@ -19,6 +19,17 @@ struct CallLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SloWindowLabels {
+    slo: String,
+    window: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SloLabels {
+    slo: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ResultLabels {
     result: &'static str,
 }
@@ -32,14 +43,18 @@ pub struct Metrics {
     drifted: Gauge,
     loop_seconds: Histogram,
     last_sync: Gauge<f64, AtomicU64>,
+    slo_burn_rate: Family<SloWindowLabels, Gauge<f64, AtomicU64>>,
+    slo_budget: Family<SloLabels, Gauge<f64, AtomicU64>>,
     counts: Mutex<BTreeMap<String, u64>>,
 }
 
-/// Operations that change AWS state; everything else is a read.
+/// Operations that change the estate; everything else is a read. The
+/// heartbeat's PutMetricData is telemetry, not a change to anything owned.
 pub fn is_write(operation: &str) -> bool {
-    !["Describe", "List", "Get"]
-        .iter()
-        .any(|p| operation.starts_with(p))
+    operation != "PutMetricData"
+        && !["Describe", "List", "Get"]
+            .iter()
+            .any(|p| operation.starts_with(p))
 }
 
 impl Default for Metrics {
@@ -71,8 +86,22 @@ impl Default for Metrics {
             "Unix time of the last loop that finished without errors",
             last_sync.clone(),
         );
+        let slo_burn_rate = Family::<SloWindowLabels, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "slo_burn_rate",
+            "Error budget burn rate of an SLO over a window (absent without events)",
+            slo_burn_rate.clone(),
+        );
+        let slo_budget = Family::<SloLabels, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "slo_error_budget_remaining",
+            "Fraction of an SLO's error budget left over its window",
+            slo_budget.clone(),
+        );
         Metrics {
             registry,
+            slo_burn_rate,
+            slo_budget,
             api_calls,
             loops,
             drifted,
@@ -121,6 +150,31 @@ impl Metrics {
         self.drifted.set(i64::try_from(drifted).unwrap_or(i64::MAX));
         if ok {
             self.last_sync.set(unix_now);
+        }
+    }
+
+    /// Burn rates and budgets of one SLO evaluation; windows without events are left out.
+    pub fn slo_evaluated(&self, evaluations: &[crate::slo::Evaluation]) {
+        self.slo_burn_rate.clear();
+        self.slo_budget.clear();
+        for e in evaluations {
+            for (window, rate) in &e.burn_rates {
+                if let Some(rate) = rate {
+                    self.slo_burn_rate
+                        .get_or_create(&SloWindowLabels {
+                            slo: e.name.clone(),
+                            window: window.to_string(),
+                        })
+                        .set(*rate);
+                }
+            }
+            if let Some(b) = e.budget_remaining {
+                self.slo_budget
+                    .get_or_create(&SloLabels {
+                        slo: e.name.clone(),
+                    })
+                    .set(b);
+            }
         }
     }
 

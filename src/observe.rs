@@ -35,7 +35,7 @@ pub async fn observe<A: Aws>(
     observe_scaling(desired, aws.scaling(), instance, &mut observed).await;
     observe_discovery(desired, aws, memory, now, &mut observed).await;
     observe_topics(desired, aws.sns(), &mut observed).await;
-    observe_alarms(desired, aws.cloudwatch(), memory, &mut observed).await;
+    observe_alarms(desired, aws.cloudwatch(), instance, memory, &mut observed).await;
     observed
 }
 
@@ -327,10 +327,12 @@ async fn observe_topics<N: SnsApi>(desired: &Desired, sns: &N, observed: &mut Ob
 }
 
 /// Declared alarms (100 names a call) and every other metric alarm with its
-/// tags (cached in `memory`), skipping Application Auto Scaling's own.
+/// tags (cached in `memory`), skipping Application Auto Scaling's own. The
+/// instance's heartbeat alarm is taken from the listing: never an orphan.
 async fn observe_alarms<C: CloudWatchApi>(
     desired: &Desired,
     cw: &C,
+    instance: &str,
     memory: &mut Memory,
     observed: &mut Observed,
 ) {
@@ -358,7 +360,9 @@ async fn observe_alarms<C: CloudWatchApi>(
     };
     let mut others = BTreeMap::new();
     let mut seen = BTreeSet::new();
-    for (name, arn) in all {
+    let heartbeat = crate::plan::heartbeat::alarm_name(instance);
+    for alarm in all {
+        let (name, arn) = (alarm.config.name.clone(), alarm.arn.clone());
         if name.starts_with("TargetTracking-") {
             continue;
         }
@@ -377,7 +381,10 @@ async fn observe_alarms<C: CloudWatchApi>(
             }
         }
         let tags = memory.alarm_tags.get(&arn).cloned().unwrap_or_default();
-        if alarms.contains_key(&name) {
+        if name == heartbeat {
+            alarms.insert(name, alarm);
+            observed.alarm_tags.insert(arn, tags);
+        } else if alarms.contains_key(&name) {
             observed.alarm_tags.insert(arn, tags);
         } else {
             others.insert(name, (arn, tags));

@@ -2,6 +2,7 @@
 //! interval, at once on a new revision, on POST /sync or SIGHUP; stops cleanly.
 
 pub mod http;
+mod slo;
 pub mod status;
 
 use std::path::PathBuf;
@@ -14,6 +15,7 @@ use tokio::sync::Notify;
 
 use crate::apply::{self, Outcome};
 use crate::aws::Aws;
+use crate::aws::cloudwatch::CloudWatchApi;
 use crate::aws::sns::SnsApi;
 use crate::desired::Desired;
 use crate::load;
@@ -35,8 +37,18 @@ pub struct RunOptions {
     /// Where the notifier remembers what it reported (survives restarts).
     pub state_file: Option<PathBuf>,
     pub interval: Duration,
+    /// How often SLOs are evaluated, independently of the loop.
+    pub slo_interval: Duration,
     pub dry_run: bool,
     pub plan: PlanOptions,
+}
+
+/// What the SLO evaluator needs from the last loop.
+#[derive(Debug, Clone)]
+pub struct Inputs {
+    pub desired: Arc<Desired>,
+    /// AlertChannel → topic ARN.
+    pub topics: std::collections::BTreeMap<String, String>,
 }
 
 /// State the loop shares with the HTTP endpoints and signal handlers.
@@ -48,6 +60,10 @@ pub struct Shared {
     /// Set by SIGTERM/SIGINT: no new work; the write in flight finishes.
     pub stop: AtomicBool,
     pub stopped: Notify,
+    /// Drift and SLO memory, shared by the loop and the SLO evaluator.
+    pub notifier: Mutex<Notifier>,
+    /// The last loop's desired state and topics, for the SLO evaluator.
+    pub inputs: RwLock<Option<Inputs>>,
     interval: Duration,
     last_loop_end: Mutex<Option<Instant>>,
 }
@@ -64,6 +80,8 @@ impl Shared {
             wake: Notify::new(),
             stop: AtomicBool::new(false),
             stopped: Notify::new(),
+            notifier: Mutex::new(Notifier::new(options.state_file.clone())),
+            inputs: RwLock::new(None),
             interval: options.interval,
             last_loop_end: Mutex::new(None),
         }
@@ -73,6 +91,14 @@ impl Shared {
         self.stop.store(true, Ordering::SeqCst);
         self.stopped.notify_waiters();
         self.wake.notify_one();
+    }
+
+    /// The notifier, even if a panic poisoned its lock (its memory is plain data).
+    pub fn notifier(&self) -> std::sync::MutexGuard<'_, Notifier> {
+        match self.notifier.lock() {
+            Ok(n) => n,
+            Err(poisoned) => poisoned.into_inner(),
+        }
     }
 
     fn stopping(&self) -> bool {
@@ -102,10 +128,24 @@ impl Shared {
 }
 
 /// Runs loops until a stop is requested. Returns after the write in flight.
-pub async fn run<A: Aws>(options: RunOptions, aws: A, shared: Arc<Shared>) {
-    let mut last_good: Option<Desired> = None;
+/// SLOs are evaluated beside the loop, on their own cadence.
+pub async fn run<A: Aws + 'static>(options: RunOptions, aws: A, shared: Arc<Shared>) {
+    let aws = Arc::new(aws);
+    let evaluator = tokio::spawn(slo::run(
+        aws.clone(),
+        shared.clone(),
+        options.slo_interval,
+        options.plan.instance.clone(),
+    ));
+    reconcile(&options, &*aws, &shared).await;
+    if evaluator.await.is_err() {
+        tracing::error!("the SLO evaluator panicked");
+    }
+}
+
+async fn reconcile<A: Aws>(options: &RunOptions, aws: &A, shared: &Shared) {
+    let mut last_good: Option<Arc<Desired>> = None;
     let mut memory = crate::observed::Memory::default();
-    let mut notifier = Notifier::new(options.state_file.clone());
     let mut announced = false;
     let mut last_topics = std::collections::BTreeMap::new();
     let mut seen_revision: Option<String> = None;
@@ -121,7 +161,7 @@ pub async fn run<A: Aws>(options: RunOptions, aws: A, shared: Arc<Shared>) {
                 match Desired::from_source(&source) {
                     Ok(desired) => {
                         tracing::info!(revision = %desired.revision, documents = desired.count(), "desired state loaded");
-                        last_good = Some(desired);
+                        last_good = Some(Arc::new(desired));
                         if let Ok(mut s) = shared.status.write() {
                             s.rejected = None;
                         }
@@ -153,7 +193,7 @@ pub async fn run<A: Aws>(options: RunOptions, aws: A, shared: Arc<Shared>) {
         if let Some(desired) = &last_good {
             let observed = observe(
                 desired,
-                &aws,
+                aws,
                 &options.plan.instance,
                 &mut memory,
                 Timestamp::now(),
@@ -174,7 +214,7 @@ pub async fn run<A: Aws>(options: RunOptions, aws: A, shared: Arc<Shared>) {
                 }
             }
             if !options.dry_run {
-                outcome = apply::apply(&plan, &aws, &shared.stop).await;
+                outcome = apply::apply(&plan, aws, &shared.stop).await;
             }
             errors.extend(
                 outcome
@@ -185,29 +225,39 @@ pub async fn run<A: Aws>(options: RunOptions, aws: A, shared: Arc<Shared>) {
                 s.record(&plan, &outcome, Timestamp::now());
             }
             let topics = topic_arns(desired, &observed);
-            let mut messages = notifier.drift(
-                desired,
-                &topics,
-                &plan,
-                &outcome,
-                options.dry_run,
-                Timestamp::now(),
-            );
-            if !announced
-                && let Some(started) =
-                    notifier.lifecycle(desired, &topics, &options.plan.instance, "started")
-            {
-                messages.extend(started);
-                announced = true;
-            }
-            if let Some((revision, errs)) = rejected.take() {
-                messages.extend(notifier.rejected(
+            let messages = {
+                let mut notifier = shared.notifier();
+                let mut messages = notifier.drift(
                     desired,
                     &topics,
-                    &options.plan.instance,
-                    &revision,
-                    &errs,
-                ));
+                    &plan,
+                    &outcome,
+                    options.dry_run,
+                    Timestamp::now(),
+                );
+                if !announced
+                    && let Some(started) =
+                        notifier.lifecycle(desired, &topics, &options.plan.instance, "started")
+                {
+                    messages.extend(started);
+                    announced = true;
+                }
+                if let Some((revision, errs)) = rejected.take() {
+                    messages.extend(notifier.rejected(
+                        desired,
+                        &topics,
+                        &options.plan.instance,
+                        &revision,
+                        &errs,
+                    ));
+                }
+                messages
+            };
+            if let Ok(mut inputs) = shared.inputs.write() {
+                *inputs = Some(Inputs {
+                    desired: desired.clone(),
+                    topics: topics.clone(),
+                });
             }
             last_topics = topics;
             for m in &messages {
@@ -220,6 +270,17 @@ pub async fn run<A: Aws>(options: RunOptions, aws: A, shared: Arc<Shared>) {
                         errors.push(format!("notification to {}: {e}", m.topic_arn));
                     }
                 }
+            }
+        }
+        // The dead-man's switch: a data point a loop (plan::heartbeat).
+        if last_good.is_some() && !options.dry_run {
+            let beat = crate::plan::heartbeat::metric(&options.plan.instance);
+            if let Err(e) = aws
+                .cloudwatch()
+                .put_metric(&beat, 1.0, Timestamp::now())
+                .await
+            {
+                errors.push(format!("heartbeat: {e}"));
             }
         }
         let ok = errors.is_empty() && last_good.is_some();
@@ -252,8 +313,8 @@ pub async fn run<A: Aws>(options: RunOptions, aws: A, shared: Arc<Shared>) {
         );
         let wake_at = next_transition.map(until);
         wait(
-            &options,
-            &shared,
+            options,
+            shared,
             seen_revision.as_deref(),
             last_start,
             wake_at,
@@ -261,10 +322,12 @@ pub async fn run<A: Aws>(options: RunOptions, aws: A, shared: Arc<Shared>) {
         .await;
     }
     // Said within ECS's stop window: a stop that cannot be announced still stops.
-    if let Some(desired) = &last_good
-        && let Some(stopping) =
-            notifier.lifecycle(desired, &last_topics, &options.plan.instance, "stopping")
-    {
+    let stopping = last_good.as_ref().and_then(|desired| {
+        shared
+            .notifier()
+            .lifecycle(desired, &last_topics, &options.plan.instance, "stopping")
+    });
+    if let Some(stopping) = stopping {
         for m in &stopping {
             let sent = tokio::time::timeout(Duration::from_secs(5), aws.sns().publish(m)).await;
             if !matches!(sent, Ok(Ok(()))) {

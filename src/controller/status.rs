@@ -72,6 +72,58 @@ pub struct Status {
     pub resources: BTreeMap<String, ResourceStatus>,
     /// Every Schedule: state, reason, next transition.
     pub schedules: Vec<crate::plan::ScheduleReport>,
+    /// Every SLO at its last evaluation.
+    pub slos: Vec<SloStatus>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slo_evaluated_at: Option<Timestamp>,
+    /// SLO evaluations since the controller started.
+    pub slo_evaluations: u64,
+}
+
+/// One SLO: burn rates, budget, and whether its page and ticket are firing.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SloStatus {
+    #[serde(flatten)]
+    pub evaluation: crate::slo::Evaluation,
+    /// `page` and `ticket` → `firing` or `ok`.
+    pub alerts: BTreeMap<&'static str, AlertStatus>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlertStatus {
+    pub state: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub firing_since: Option<Timestamp>,
+}
+
+impl SloStatus {
+    pub fn new(
+        evaluation: crate::slo::Evaluation,
+        states: &BTreeMap<String, crate::slo::alerting::AlertState>,
+    ) -> Self {
+        let alerts = ["page", "ticket"]
+            .into_iter()
+            .map(|sev| {
+                let state = states.get(&format!("{}/{sev}", evaluation.name));
+                let firing_since = state.and_then(|s| s.firing_since);
+                let word = if firing_since.is_some() {
+                    "firing"
+                } else {
+                    "ok"
+                };
+                (
+                    sev,
+                    AlertStatus {
+                        state: word,
+                        firing_since,
+                    },
+                )
+            })
+            .collect();
+        SloStatus { evaluation, alerts }
+    }
 }
 
 impl Status {

@@ -3,6 +3,9 @@
 //! accept it, and renders one report per channel (SPEC §4).
 
 pub mod report;
+mod slo;
+
+pub use slo::Unsent;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -30,6 +33,12 @@ pub struct Memory {
     pub sent: BTreeMap<String, Timestamp>,
     /// Rejected revisions already reported.
     pub rejected: Vec<String>,
+    /// `<slo>/<severity>` → its paging state.
+    #[serde(default)]
+    pub slo: BTreeMap<String, crate::slo::alerting::AlertState>,
+    /// Drift key → (last seen, item): drift of the last hour, for SLO pages.
+    #[serde(default)]
+    pub recent: BTreeMap<String, (Timestamp, Item)>,
 }
 
 /// Routes and deduplicates notifications; optionally remembers across restarts
@@ -226,7 +235,7 @@ impl Notifier {
             // A create is a rollout of a new document, not drift; blocked steps are errors.
             if matches!(
                 step.action,
-                Action::InSync | Action::Create | Action::Blocked | Action::NotReconciled
+                Action::InSync | Action::Create | Action::Blocked
             ) {
                 continue;
             }
@@ -271,7 +280,11 @@ impl Notifier {
             .retain(|k, _| keys.iter().any(|key| k.ends_with(&format!("\u{1f}{key}"))));
         for item in &mut items {
             item.first_seen = *self.memory.first_seen.entry(key(item)).or_insert(now);
+            self.memory.recent.insert(key(item), (now, item.clone()));
         }
+        self.memory
+            .recent
+            .retain(|_, (seen, _)| now.as_second() - seen.as_second() <= slo::CORRELATION_SECONDS);
         items
     }
 
@@ -294,6 +307,14 @@ fn key(item: &Item) -> String {
         "{}\u{1f}{}\u{1f}{}\u{1f}{}",
         item.resource, item.field, item.desired, item.actual
     )
+}
+
+/// A channel's topic ARN once it exists (`alertchannel:` while it is being created).
+fn sent_topic<'a>(topics: &'a BTreeMap<String, String>, channel: &str) -> Option<&'a str> {
+    topics
+        .get(channel)
+        .filter(|t| t.starts_with("arn:"))
+        .map(String::as_str)
 }
 
 fn sent_key(channel: &str, key: &str) -> String {
@@ -340,7 +361,7 @@ fn render(
         .collect()
 }
 
-fn message(
+pub(crate) fn message(
     topic: &str,
     subject: String,
     body: String,

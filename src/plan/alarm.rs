@@ -18,7 +18,8 @@ use crate::observed::Observed;
 /// Namespaces whose metrics are per ECS service: `serviceRef` fills their dimensions.
 const ECS_NAMESPACES: [&str; 2] = ["AWS/ECS", "ECS/ContainerInsights"];
 
-fn metric(m: &Metric, service: Option<(&str, &str)>) -> MetricConfig {
+/// The CloudWatch metric a document names; `serviceRef` fills the ECS dimensions.
+pub fn metric(m: &Metric, service: Option<(&str, &str)>) -> MetricConfig {
     let mut dimensions = m.dimensions.clone();
     if let Some((cluster, name)) =
         service.filter(|_| ECS_NAMESPACES.contains(&m.namespace.as_str()))
@@ -154,63 +155,7 @@ pub fn plan_all(
         }
         let live = alarms.get(&alarm_name);
         let want = desired_config(name, spec, desired, topics, live);
-        let Some(live) = live else {
-            step.action = Action::Create;
-            step.changes.push(Change {
-                field: "alarm".to_owned(),
-                actual: Value::Null,
-                desired: json!(want),
-                decided_by: None,
-            });
-            step.ops.push(Op::PutAlarm {
-                config: Box::new(want),
-                keep: None,
-                tags,
-            });
-            steps.push(step);
-            continue;
-        };
-        step.arn = Some(live.arn.clone());
-        let live_tags = observed
-            .alarm_tags
-            .get(&live.arn)
-            .cloned()
-            .unwrap_or_default();
-        let adopting = match ownership(&live_tags, &options.instance) {
-            Ownership::Untagged => true,
-            Ownership::Ours => false,
-            Ownership::Other(other) => {
-                step.action = Action::Blocked;
-                step.notes.push(owned_by_other(&other));
-                steps.push(step);
-                continue;
-            }
-        };
-        // Equal configurations need no JSON: the common case stays cheap.
-        if live.config != want {
-            step.changes = differences(&live.config, &want);
-        }
-        if !step.changes.is_empty() {
-            step.ops.push(Op::PutAlarm {
-                config: Box::new(want),
-                keep: Some(Box::new(live.clone())),
-                tags: BTreeMap::new(),
-            });
-        }
-        // PutMetricAlarm ignores tags on update: TagResource sets them.
-        let missing = missing_tags(&mut step, tags, &live_tags);
-        if !missing.is_empty() {
-            step.ops.push(Op::TagAlarm {
-                arn: live.arn.clone(),
-                tags: missing,
-            });
-        }
-        step.action = match (adopting, step.ops.is_empty()) {
-            (true, _) => Action::Adopt,
-            (false, true) => Action::InSync,
-            (false, false) => Action::Update,
-        };
-        steps.push(step);
+        steps.push(reconcile(step, want, live, tags, observed, options));
     }
     if let Some(others) = &observed.other_alarms {
         for (name, (arn, tags)) in others {
@@ -241,4 +186,70 @@ pub fn plan_all(
         }
     }
     steps
+}
+
+/// Create, update, tag or adopt one alarm whose wanted configuration is known.
+pub fn reconcile(
+    mut step: Step,
+    want: AlarmConfig,
+    live: Option<&ObservedAlarm>,
+    tags: BTreeMap<String, String>,
+    observed: &Observed,
+    options: &PlanOptions,
+) -> Step {
+    let Some(live) = live else {
+        step.action = Action::Create;
+        step.changes.push(Change {
+            field: "alarm".to_owned(),
+            actual: Value::Null,
+            desired: json!(want),
+            decided_by: None,
+        });
+        step.ops.push(Op::PutAlarm {
+            config: Box::new(want),
+            keep: None,
+            tags,
+        });
+        return step;
+    };
+    step.arn = Some(live.arn.clone());
+    let live_tags = observed
+        .alarm_tags
+        .get(&live.arn)
+        .cloned()
+        .unwrap_or_default();
+    let adopting = match ownership(&live_tags, &options.instance) {
+        Ownership::Untagged => true,
+        Ownership::Ours => false,
+        Ownership::Other(other) => {
+            step.action = Action::Blocked;
+            step.notes.push(owned_by_other(&other));
+            return step;
+        }
+    };
+    // Equal configurations need no JSON: the common case stays cheap.
+    if live.config != want {
+        step.changes = differences(&live.config, &want);
+    }
+    if !step.changes.is_empty() {
+        step.ops.push(Op::PutAlarm {
+            config: Box::new(want),
+            keep: Some(Box::new(live.clone())),
+            tags: BTreeMap::new(),
+        });
+    }
+    // PutMetricAlarm ignores tags on update: TagResource sets them.
+    let missing = missing_tags(&mut step, tags, &live_tags);
+    if !missing.is_empty() {
+        step.ops.push(Op::TagAlarm {
+            arn: live.arn.clone(),
+            tags: missing,
+        });
+    }
+    step.action = match (adopting, step.ops.is_empty()) {
+        (true, _) => Action::Adopt,
+        (false, true) => Action::InSync,
+        (false, false) => Action::Update,
+    };
+    step
 }

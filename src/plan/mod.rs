@@ -5,6 +5,7 @@ pub mod alarm;
 pub mod alert_channel;
 pub mod autoscaler;
 pub mod discovery;
+pub mod heartbeat;
 pub mod json;
 pub mod service;
 mod step;
@@ -18,7 +19,6 @@ use serde::Serialize;
 
 use crate::capacity::{self, Capacity};
 use crate::desired::Desired;
-use crate::model::DocRef;
 use crate::observed::Observed;
 
 pub const INSTANCE_TAG: &str = "ecs-operator/instance";
@@ -35,6 +35,8 @@ pub struct PlanOptions {
     pub allow_replace: bool,
     /// `--max-deletions`: refuse every deletion when a plan would delete more.
     pub max_deletions: usize,
+    /// `run` only: the loop interval in seconds; plans the heartbeat alarm.
+    pub heartbeat: Option<u64>,
 }
 
 impl Default for PlanOptions {
@@ -44,6 +46,7 @@ impl Default for PlanOptions {
             prune: false,
             allow_replace: false,
             max_deletions: 5,
+            heartbeat: None,
         }
     }
 }
@@ -147,9 +150,7 @@ pub fn plan(
     }
     steps.extend(autoscaler::orphans(desired, observed, options));
     steps.extend(alarm::plan_all(desired, observed, &topics, options));
-    for r in &desired.others {
-        steps.push(not_reconciled(r.clone()));
-    }
+    steps.extend(heartbeat::plan(desired, observed, &topics, options));
     let refused = guard_deletions(&mut steps, observed, options);
     // Dependency order (SPEC §3), deletions last.
     steps.sort_by(|a, b| {
@@ -189,15 +190,6 @@ fn schedules(
             })
         })
         .collect()
-}
-
-fn not_reconciled(r: DocRef) -> Step {
-    let mut step = Step::new(r.clone(), r.to_string(), Action::NotReconciled);
-    step.notes.push(format!(
-        "{} documents are validated but not reconciled by this version",
-        r.kind
-    ));
-    step
 }
 
 /// The blast-radius guard: more than `max_deletions` deletions, or more than half

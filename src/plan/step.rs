@@ -30,17 +30,12 @@ pub enum Action {
     Replace,
     /// Cannot be decided or acted on now (read failed, dependency missing, owned by another instance).
     Blocked,
-    /// A document of a kind this version loads and validates but does not reconcile.
-    NotReconciled,
 }
 
 impl Action {
     /// Whether the plan differs from AWS because of this step.
     pub fn is_change(self) -> bool {
-        !matches!(
-            self,
-            Action::InSync | Action::Blocked | Action::NotReconciled
-        )
+        !matches!(self, Action::InSync | Action::Blocked)
     }
 
     pub fn marker(self) -> &'static str {
@@ -53,7 +48,6 @@ impl Action {
             Action::Delete => "-",
             Action::RequiresReplacement | Action::Replace => "-/+",
             Action::Blocked => "x",
-            Action::NotReconciled => "?",
         }
     }
 
@@ -69,7 +63,6 @@ impl Action {
             Action::RequiresReplacement => "requiresReplacement",
             Action::Replace => "replace",
             Action::Blocked => "blocked",
-            Action::NotReconciled => "notReconciled",
         }
     }
 
@@ -84,7 +77,6 @@ impl Action {
             Action::RequiresReplacement => "requires replacement",
             Action::Replace => "replace",
             Action::Blocked => "blocked",
-            Action::NotReconciled => "not reconciled yet",
         }
     }
 }

@@ -13,8 +13,6 @@ pub fn render(plan: &Plan, colour: bool) -> String {
         plan.revision, plan.instance, plan.at
     );
     let mut in_sync = 0;
-    // Kinds this version does not reconcile: one line, not one block each.
-    let mut waiting: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
     for step in &plan.steps {
         match step.action {
             // In sync and nothing to say: counted, not shown. Field-owner and
@@ -28,18 +26,8 @@ pub fn render(plan: &Plan, colour: bool) -> String {
                 }
                 out.push('\n');
             }
-            Action::NotReconciled => *waiting.entry(step.resource.kind.as_str()).or_default() += 1,
             _ => render_step(&mut out, step, colour),
         }
-    }
-    if !waiting.is_empty() {
-        let kinds: Vec<String> = waiting.iter().map(|(k, n)| format!("{n} {k}")).collect();
-        let _ = writeln!(
-            out,
-            "{} not reconciled yet by this version (validated only): {}\n",
-            paint("?", "2", colour),
-            kinds.join(", ")
-        );
     }
     for s in &plan.schedules {
         let state = match s.state {
@@ -75,7 +63,6 @@ pub fn render(plan: &Plan, colour: bool) -> String {
         (Action::RequiresReplacement, "requiring replacement"),
         (Action::Orphaned, "orphaned"),
         (Action::Blocked, "blocked"),
-        (Action::NotReconciled, "not reconciled yet"),
     ];
     let mut parts: Vec<String> = counts
         .iter()
@@ -103,7 +90,7 @@ fn render_step(out: &mut String, step: &Step, colour: bool) {
         | Action::Replace
         | Action::RequiresReplacement
         | Action::Blocked => "31",
-        Action::InSync | Action::NotReconciled => "2",
+        Action::InSync => "2",
     };
     let marker = paint(step.action.marker(), code, colour);
     let mut label = step.action.label().to_owned();

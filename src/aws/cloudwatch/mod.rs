@@ -1,5 +1,7 @@
-//! CloudWatch metric alarms: the trait the reconciler uses.
+//! CloudWatch: metric alarms (the reconciler), metric data (SLO reads) and the
+//! operator's heartbeat metric; the trait they use.
 
+mod metric_data;
 mod sdk;
 
 pub use sdk::SdkCloudWatch;
@@ -13,6 +15,21 @@ use super::AwsError;
 
 /// DescribeAlarms takes at most 100 names.
 pub const DESCRIBE_ALARMS_BATCH: usize = 100;
+/// GetMetricData takes at most 500 queries a call.
+pub const METRIC_DATA_QUERIES: usize = 500;
+/// GetMetricData returns at most 100,800 data points a call (then paginates).
+pub const METRIC_DATA_POINTS: u64 = 100_800;
+
+/// One GetMetricData query: an id (lowercase letter first, then letters,
+/// digits and `_`) and the metric, statistic and period it reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricQuery {
+    pub id: String,
+    pub metric: MetricConfig,
+}
+
+/// Data points of one query, oldest first: (period start, value).
+pub type Series = Vec<(jiff::Timestamp, f64)>;
 
 /// One metric with its statistic, normalised for comparison.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -76,8 +93,8 @@ pub trait CloudWatchApi: Send + Sync {
         names: &[String],
     ) -> impl Future<Output = Result<Vec<ObservedAlarm>, AwsError>> + Send;
 
-    /// (name, ARN) of every metric alarm, every page (100 a page).
-    fn list_alarms(&self) -> impl Future<Output = Result<Vec<(String, String)>, AwsError>> + Send;
+    /// Every metric alarm, every page (100 a page).
+    fn list_alarms(&self) -> impl Future<Output = Result<Vec<ObservedAlarm>, AwsError>> + Send;
 
     fn alarm_tags(
         &self,
@@ -102,4 +119,22 @@ pub trait CloudWatchApi: Send + Sync {
 
     /// Deletes alarms by name (at most 100).
     fn delete_alarms(&self, names: &[String]) -> impl Future<Output = Result<(), AwsError>> + Send;
+
+    /// GetMetricData over `[start, end)`, at most 500 queries, every page.
+    /// Every query id is in the answer; a metric without data has an empty series.
+    fn metric_data(
+        &self,
+        queries: &[MetricQuery],
+        start: jiff::Timestamp,
+        end: jiff::Timestamp,
+    ) -> impl Future<Output = Result<BTreeMap<String, Series>, AwsError>> + Send;
+
+    /// PutMetricData of one value at `at` (the heartbeat). Not idempotent:
+    /// each call adds a data point.
+    fn put_metric(
+        &self,
+        metric: &MetricConfig,
+        value: f64,
+        at: jiff::Timestamp,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
 }

@@ -5,7 +5,10 @@ use std::sync::Arc;
 
 use aws_sdk_cloudwatch::types as sdk;
 
-use super::{AlarmConfig, CloudWatchApi, MetricConfig, ObservedAlarm, QueryConfig};
+use super::{
+    AlarmConfig, CloudWatchApi, MetricConfig, MetricQuery, ObservedAlarm, QueryConfig, Series,
+    metric_data,
+};
 use crate::aws::{AwsError, record, sdk_error};
 use crate::metrics::Metrics;
 
@@ -30,7 +33,7 @@ fn to_u32(n: Option<i32>) -> u32 {
     n.and_then(|n| u32::try_from(n).ok()).unwrap_or(0)
 }
 
-fn to_i32(n: u32) -> i32 {
+pub(super) fn to_i32(n: u32) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
 }
 
@@ -41,7 +44,7 @@ fn is_extended(stat: &str) -> bool {
     )
 }
 
-fn dimensions(d: &BTreeMap<String, String>) -> Vec<sdk::Dimension> {
+pub(super) fn dimensions(d: &BTreeMap<String, String>) -> Vec<sdk::Dimension> {
     d.iter()
         .map(|(k, v)| sdk::Dimension::builder().name(k).value(v).build())
         .collect()
@@ -165,7 +168,7 @@ impl CloudWatchApi for SdkCloudWatch {
         }
     }
 
-    async fn list_alarms(&self) -> Result<Vec<(String, String)>, AwsError> {
+    async fn list_alarms(&self) -> Result<Vec<ObservedAlarm>, AwsError> {
         let mut found = Vec::new();
         let mut token = None;
         loop {
@@ -186,7 +189,8 @@ impl CloudWatchApi for SdkCloudWatch {
             found.extend(
                 page.metric_alarms()
                     .iter()
-                    .filter_map(|a| Some((a.alarm_name()?.to_owned(), a.alarm_arn()?.to_owned()))),
+                    .filter(|a| a.alarm_name().is_some() && a.alarm_arn().is_some())
+                    .map(observed),
             );
             token = page.next_token().map(str::to_owned);
             if token.is_none() {
@@ -316,5 +320,23 @@ impl CloudWatchApi for SdkCloudWatch {
             out.map_err(sdk_error(CW, "DeleteAlarms")),
         )?;
         Ok(())
+    }
+
+    async fn metric_data(
+        &self,
+        queries: &[MetricQuery],
+        start: jiff::Timestamp,
+        end: jiff::Timestamp,
+    ) -> Result<BTreeMap<String, Series>, AwsError> {
+        metric_data::get(&self.client, &self.metrics, queries, start, end).await
+    }
+
+    async fn put_metric(
+        &self,
+        metric: &MetricConfig,
+        value: f64,
+        at: jiff::Timestamp,
+    ) -> Result<(), AwsError> {
+        metric_data::put(&self.client, &self.metrics, metric, value, at).await
     }
 }

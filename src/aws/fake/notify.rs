@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use super::{Calls, error};
-use crate::aws::cloudwatch::{AlarmConfig, CloudWatchApi, ObservedAlarm};
+use crate::aws::cloudwatch::{
+    AlarmConfig, CloudWatchApi, METRIC_DATA_POINTS, METRIC_DATA_QUERIES, MetricConfig, MetricQuery,
+    ObservedAlarm, Series,
+};
 use crate::aws::sns::{Message, SnsApi, Subscription};
 use crate::aws::{AwsError, ErrorKind};
 
@@ -163,6 +166,8 @@ impl SnsApi for FakeSns {
 #[derive(Debug, Default)]
 struct CwState {
     alarms: BTreeMap<String, ObservedAlarm>,
+    /// (namespace, name, dimensions) → raw data points.
+    points: BTreeMap<MetricKey, Vec<(jiff::Timestamp, f64)>>,
     tags: BTreeMap<String, BTreeMap<String, String>>,
     calls: Calls,
 }
@@ -173,6 +178,34 @@ pub struct FakeCloudWatch {
 }
 
 const CW: &str = "cloudwatch";
+
+type MetricKey = (String, String, BTreeMap<String, String>);
+
+fn metric_key(m: &MetricConfig) -> MetricKey {
+    (m.namespace.clone(), m.name.clone(), m.dimensions.clone())
+}
+
+/// One statistic over the values of a period, as CloudWatch computes it
+/// (percentiles by nearest rank).
+fn statistic(stat: &str, values: &mut [f64]) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    let n = values.len() as f64;
+    match stat {
+        "Sum" => Some(values.iter().sum()),
+        "SampleCount" => Some(n),
+        "Average" => Some(values.iter().sum::<f64>() / n),
+        "Minimum" => values.iter().copied().reduce(f64::min),
+        "Maximum" => values.iter().copied().reduce(f64::max),
+        p => {
+            let pct: f64 = p.strip_prefix('p')?.parse().ok()?;
+            values.sort_by(f64::total_cmp);
+            let rank = ((pct / 100.0) * n).ceil().max(1.0) as usize;
+            values.get(rank - 1).copied()
+        }
+    }
+}
 
 impl FakeCloudWatch {
     pub fn new() -> Self {
@@ -193,6 +226,30 @@ impl FakeCloudWatch {
 
     pub fn calls(&self, operation: &str) -> u64 {
         self.with(|s| s.calls.counts.get(operation).copied().unwrap_or(0))
+    }
+
+    /// Adds raw data points to a metric, as PutMetricData would.
+    pub fn put_points(&self, metric: &MetricConfig, points: &[(jiff::Timestamp, f64)]) {
+        self.with(|s| {
+            s.points
+                .entry(metric_key(metric))
+                .or_default()
+                .extend_from_slice(points)
+        });
+    }
+
+    /// Raw data points of a metric.
+    pub fn points(&self, metric: &MetricConfig) -> Vec<(jiff::Timestamp, f64)> {
+        self.with(|s| {
+            s.points
+                .get(&metric_key(metric))
+                .cloned()
+                .unwrap_or_default()
+        })
+    }
+
+    pub fn fail_next(&self, operation: &'static str, kind: ErrorKind) {
+        self.with(|s| s.calls.failures.entry(operation).or_default().push(kind));
     }
 }
 
@@ -215,13 +272,10 @@ impl CloudWatchApi for FakeCloudWatch {
         })
     }
 
-    async fn list_alarms(&self) -> Result<Vec<(String, String)>, AwsError> {
+    async fn list_alarms(&self) -> Result<Vec<ObservedAlarm>, AwsError> {
         self.with(|s| {
             s.calls.call(CW, "DescribeAlarms")?;
-            Ok(s.alarms
-                .values()
-                .map(|a| (a.config.name.clone(), a.arn.clone()))
-                .collect())
+            Ok(s.alarms.values().cloned().collect())
         })
     }
 
@@ -280,6 +334,68 @@ impl CloudWatchApi for FakeCloudWatch {
             for n in names {
                 s.alarms.remove(n);
             }
+            Ok(())
+        })
+    }
+
+    async fn metric_data(
+        &self,
+        queries: &[MetricQuery],
+        start: jiff::Timestamp,
+        end: jiff::Timestamp,
+    ) -> Result<BTreeMap<String, Series>, AwsError> {
+        self.with(|s| {
+            s.calls.call(CW, "GetMetricData")?;
+            let span = end.as_second() - start.as_second();
+            let points: i64 = queries
+                .iter()
+                .map(|q| span / i64::from(q.metric.period.max(1)))
+                .sum();
+            if queries.len() > METRIC_DATA_QUERIES || points > METRIC_DATA_POINTS as i64 {
+                return Err(error(
+                    CW,
+                    "GetMetricData",
+                    ErrorKind::Invalid,
+                    "more than 500 queries or 100,800 data points in one call",
+                ));
+            }
+            let mut out = BTreeMap::new();
+            for q in queries {
+                let period = i64::from(q.metric.period.max(1));
+                let mut buckets: BTreeMap<i64, Vec<f64>> = BTreeMap::new();
+                for (t, v) in s.points.get(&metric_key(&q.metric)).into_iter().flatten() {
+                    let (t, first) = (t.as_second(), start.as_second());
+                    if t >= first && t < end.as_second() {
+                        let bucket = first + (t - first) / period * period;
+                        buckets.entry(bucket).or_default().push(*v);
+                    }
+                }
+                // Buckets start at StartTime, as moto's and CloudWatch's do for aligned starts.
+                let series: Series = buckets
+                    .into_iter()
+                    .filter_map(|(b, mut values)| {
+                        let t = jiff::Timestamp::from_second(b).ok()?;
+                        Some((t, statistic(&q.metric.stat, &mut values)?))
+                    })
+                    .collect();
+                out.insert(q.id.clone(), series);
+            }
+            Ok(out)
+        })
+    }
+
+    async fn put_metric(
+        &self,
+        metric: &MetricConfig,
+        value: f64,
+        at: jiff::Timestamp,
+    ) -> Result<(), AwsError> {
+        self.with(|s| {
+            s.calls.call(CW, "PutMetricData")?;
+            s.points
+                .entry(metric_key(metric))
+                .or_default()
+                .push((at, value));
             Ok(())
         })
     }
