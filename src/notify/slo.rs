@@ -45,6 +45,7 @@ impl Notifier {
         instance: &str,
         now: Timestamp,
     ) -> Vec<Unsent> {
+        let before = self.memory.slo.clone();
         let mut out = Vec::new();
         for e in evaluations {
             let Some(slo) = desired.slos.get(&e.name) else {
@@ -90,13 +91,14 @@ impl Notifier {
                 });
             }
         }
-        let known: Vec<&String> = desired.slos.keys().collect();
         self.memory.slo.retain(|k, _| {
-            known
-                .iter()
-                .any(|n| k.rsplit_once('/').is_some_and(|(s, _)| s == n.as_str()))
+            k.rsplit_once('/')
+                .is_some_and(|(slo, _)| desired.slos.contains_key(slo))
         });
-        self.save();
+        // Most evaluations change nothing: the file is written only when something did.
+        if self.memory.slo != before {
+            self.save();
+        }
         out
     }
 
@@ -134,5 +136,179 @@ impl Notifier {
             .collect();
         items.sort_by_key(|i| i.first_seen);
         items
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::Source;
+    use crate::model::duration::Duration;
+    use crate::notify::report::{Item, ItemAction};
+    use crate::slo::RuleResult;
+
+    const DOCS: &str = "apiVersion: ecs-operator/v1alpha1\nkind: Service\nmetadata: {name: web}\nspec: {cluster: prod, taskDefinition: web}\n---\napiVersion: ecs-operator/v1alpha1\nkind: AlertChannel\nmetadata: {name: oncall}\nspec: {topicName: oncall, repeatInterval: 1h}\n---\napiVersion: ecs-operator/v1alpha1\nkind: ServiceLevelObjective\nmetadata: {name: avail}\nspec:\n  serviceRef: web\n  objective: 99.9\n  indicator:\n    ratio:\n      bad: {namespace: App, name: Errors, statistic: Sum, period: 60}\n      total: {namespace: App, name: Requests, statistic: Sum, period: 60}\n  alerting: {page: oncall}\n";
+
+    fn desired(docs: &str) -> Desired {
+        let source = Source {
+            files: vec![("d.yaml".to_owned(), docs.to_owned())],
+            revision: "r1".to_owned(),
+        };
+        Desired::from_source(&source).unwrap_or_else(|d| panic!("{d}"))
+    }
+
+    fn topics() -> BTreeMap<String, String> {
+        BTreeMap::from([(
+            "oncall".to_owned(),
+            "arn:aws:sns:us-east-1:123456789012:oncall".to_owned(),
+        )])
+    }
+
+    fn t(min: i64) -> Timestamp {
+        Timestamp::from_second(1_800_000_000 + min * 60).expect("valid")
+    }
+
+    fn evaluation(holds: bool) -> Evaluation {
+        let rate = if holds { 20.0 } else { 0.5 };
+        Evaluation {
+            name: "avail".to_owned(),
+            service: Some("web".to_owned()),
+            objective: 99.9,
+            window: Duration::secs(30 * 86_400),
+            burn_rates: BTreeMap::from([
+                (Duration::secs(300), Some(rate)),
+                (Duration::secs(3600), Some(rate)),
+            ]),
+            budget_remaining: Some(0.75),
+            rules: vec![RuleResult {
+                severity: BurnSeverity::Page,
+                long_window: Duration::secs(3600),
+                short_window: Duration::secs(300),
+                factor: 14.4,
+                long_burn_rate: Some(rate),
+                short_burn_rate: Some(rate),
+                holds,
+            }],
+            error: None,
+        }
+    }
+
+    fn subjects(n: &mut Notifier, d: &Desired, holds: bool, at: Timestamp) -> Vec<String> {
+        n.slo(d, &topics(), &[evaluation(holds)], "prod", at)
+            .into_iter()
+            .map(|u| u.message.subject)
+            .collect()
+    }
+
+    #[test]
+    fn a_breach_pages_the_page_channel_once_repeats_after_its_interval_and_resolves_once() {
+        let d = desired(DOCS);
+        let mut n = Notifier::default();
+        let first = n.slo(&d, &topics(), &[evaluation(true)], "prod", t(0));
+        assert_eq!(first.len(), 1);
+        let m = &first[0].message;
+        assert_eq!(
+            m.subject,
+            "[PAGE] SLO avail burning 20.0x (1h/5m); error budget left 75.0%"
+        );
+        assert_eq!(m.attributes["event"], "slo");
+        assert_eq!(m.attributes["severity"], "page");
+        let body: serde_json::Value = serde_json::from_str(&m.body).expect("json");
+        assert_eq!(body["schema"], "ecs-operator/slo-page/v1");
+        assert_eq!(body["state"], "firing");
+        assert_eq!(body["objective"], 99.9);
+        assert_eq!(body["burnRates"][1]["window"], "1h");
+        assert_eq!(body["burnRates"][1]["burnRate"], 20.0);
+        assert!(subjects(&mut n, &d, true, t(30)).is_empty());
+        assert_eq!(
+            subjects(&mut n, &d, true, t(60)),
+            ["[PAGE] SLO avail still burning 20.0x (1h/5m); error budget left 75.0%"]
+        );
+        let mut resolved = Vec::new();
+        for i in 61..70 {
+            resolved.extend(subjects(&mut n, &d, false, t(i)));
+        }
+        assert_eq!(
+            resolved,
+            [
+                "[RESOLVED] SLO avail page: burn rates back under their thresholds; error budget left 75.0%"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_page_names_the_drift_seen_on_its_service_in_the_last_hour() {
+        let d = desired(DOCS);
+        let mut n = Notifier::default();
+        let item = |resource: &str| Item {
+            resource: resource.to_owned(),
+            arn: None,
+            field: "desiredCount".to_owned(),
+            desired: serde_json::json!(2),
+            actual: serde_json::json!(7),
+            action: ItemAction::Corrected,
+            error: None,
+            first_seen: t(0),
+            revision: "r1".to_owned(),
+        };
+        n.memory
+            .recent
+            .insert("a".to_owned(), (t(0), item("Service/web")));
+        n.memory
+            .recent
+            .insert("b".to_owned(), (t(0), item("Service/other")));
+        n.memory
+            .recent
+            .insert("c".to_owned(), (t(-90), item("Service/web")));
+        let out = n.slo(&d, &topics(), &[evaluation(true)], "prod", t(10));
+        let body: serde_json::Value = serde_json::from_str(&out[0].message.body).expect("json");
+        let drift = body["drift"].as_array().expect("drift list");
+        assert_eq!(drift.len(), 1, "{body:#}");
+        assert_eq!(drift[0]["resource"], "Service/web");
+        assert_eq!(drift[0]["action"], "corrected");
+    }
+
+    #[test]
+    fn a_restart_with_the_state_file_does_not_page_the_same_episode_again() {
+        let d = desired(DOCS);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("state.json");
+        let mut n = Notifier::new(Some(path.clone()));
+        assert_eq!(subjects(&mut n, &d, true, t(0)).len(), 1);
+        let mut restarted = Notifier::new(Some(path));
+        assert!(subjects(&mut restarted, &d, true, t(1)).is_empty());
+        assert!(restarted.memory.slo["avail/page"].is_firing());
+    }
+
+    #[test]
+    fn a_page_that_could_not_be_published_is_decided_again() {
+        let d = desired(DOCS);
+        let mut n = Notifier::default();
+        let out = n.slo(&d, &topics(), &[evaluation(true)], "prod", t(0));
+        n.unsent(&out[0]);
+        assert_eq!(subjects(&mut n, &d, true, t(1)).len(), 1);
+    }
+
+    #[test]
+    fn a_channel_that_does_not_take_slo_events_gets_nothing_but_the_state_still_moves() {
+        let d = desired(&DOCS.replace(
+            "spec: {topicName: oncall, repeatInterval: 1h}",
+            "spec: {topicName: oncall, events: [drift]}",
+        ));
+        let mut n = Notifier::default();
+        assert!(subjects(&mut n, &d, true, t(0)).is_empty());
+        assert!(n.memory.slo["avail/page"].is_firing());
+    }
+
+    #[test]
+    fn a_channel_whose_topic_is_being_created_is_paged_once_it_exists() {
+        let d = desired(DOCS);
+        let mut n = Notifier::default();
+        let pending = BTreeMap::from([("oncall".to_owned(), "alertchannel:oncall".to_owned())]);
+        assert!(
+            n.slo(&d, &pending, &[evaluation(true)], "prod", t(0))
+                .is_empty()
+        );
+        assert_eq!(subjects(&mut n, &d, true, t(1)).len(), 1);
     }
 }

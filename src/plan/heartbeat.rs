@@ -86,10 +86,14 @@ pub fn plan(
         if !c.doc.spec.accepts(Event::Operator, Severity::Page) {
             continue;
         }
-        match topics.get(channel) {
-            Some(arn) if arn.starts_with("arn:") => arns.push(arn.clone()),
-            _ => step.depends_on = Some(DocRef::new(Kind::AlertChannel, channel)),
+        // A topic made in this loop is a placeholder that apply resolves.
+        let Some(arn) = topics.get(channel) else {
+            continue;
+        };
+        if !arn.starts_with("arn:") {
+            step.depends_on = Some(DocRef::new(Kind::AlertChannel, channel));
         }
+        arns.push(arn.clone());
     }
     arns.sort();
     let tags = BTreeMap::from([

@@ -4,6 +4,7 @@
 
 pub mod controller;
 pub mod docs;
+pub mod recorded;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -156,6 +157,53 @@ impl Moto {
             .http_client(ecs_operator::aws::http_client())
             .build();
         aws_sdk_applicationautoscaling::Client::from_conf(config)
+    }
+
+    pub fn cloudwatch(&self) -> aws_sdk_cloudwatch::Client {
+        let config = aws_sdk_cloudwatch::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+            .http_client(ecs_operator::aws::http_client())
+            .build();
+        aws_sdk_cloudwatch::Client::from_conf(config)
+    }
+
+    /// Puts one value per (minutes ago, value) of a metric, as an application would.
+    pub fn put_metric(
+        &self,
+        namespace: &str,
+        name: &str,
+        dimensions: &[(&str, &str)],
+        points: &[(i64, f64)],
+    ) {
+        use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
+        let now = jiff::Timestamp::now().as_second();
+        let data: Vec<MetricDatum> = points
+            .iter()
+            .map(|&(ago, value)| {
+                MetricDatum::builder()
+                    .metric_name(name)
+                    .set_dimensions(Some(
+                        dimensions
+                            .iter()
+                            .map(|(k, v)| Dimension::builder().name(*k).value(*v).build())
+                            .collect(),
+                    ))
+                    .value(value)
+                    .timestamp(aws_smithy_types::DateTime::from_secs(now - ago * 60))
+                    .build()
+            })
+            .collect();
+        block_on(
+            self.cloudwatch()
+                .put_metric_data()
+                .namespace(namespace)
+                .set_metric_data(Some(data))
+                .send(),
+        )
+        .expect("put metric data");
     }
 
     /// Runs the operator binary with this server's environment.
