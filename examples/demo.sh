@@ -100,10 +100,26 @@ PY
 kill -TERM "$ctl_pid"; wait "$ctl_pid" || true; ctl_pid=""
 echo "(controller stopped on SIGTERM)"
 
-bold "7. Someone deletes the gengar folder from the repository: its service is orphaned"
+bold "7. A 5xx burst on rfp-copilot-web: 15% of requests fail for 10 minutes"
+"$PY" - <<'PY'
+import datetime, boto3
+dims = [{"Name": "LoadBalancer", "Value": "app/transparent-trust-internal/76e7d9abfc6cfbf3"},
+        {"Name": "TargetGroup", "Value": "targetgroup/transparent-trust-web/8ea3aba3b7820337"}]
+now = datetime.datetime.now(datetime.timezone.utc)
+data = []
+for m in range(10):
+    t = now - datetime.timedelta(minutes=m)
+    data.append({"MetricName": "RequestCount", "Dimensions": dims, "Timestamp": t, "Value": 200})
+    data.append({"MetricName": "HTTPCode_Target_5XX_Count", "Dimensions": dims, "Timestamp": t, "Value": 30})
+boto3.client("cloudwatch").put_metric_data(Namespace="AWS/ApplicationELB", MetricData=data)
+PY
+echo "What on-call sees (ecs-operator slo; run pages the SLO's channel when a rule holds):"
+"$BIN" slo -f "$desired/rfp-copilot"
+
+bold "8. Someone deletes the gengar folder from the repository: its service is orphaned"
 rm -rf "$desired/gengar"
 set +e
-"$BIN" plan -f "$desired" --instance demo | grep -E '^(!|Plan|No changes)|# ' | grep -v "not reconciled"
+"$BIN" plan -f "$desired" --instance demo | grep -E '^(!|Plan|No changes)|# '
 set -e
 echo "(nothing is deleted without --prune; apply --prune would scale it to 0 and delete it)"
 
