@@ -8,10 +8,6 @@ use std::time::Duration;
 use support::controller::Controller;
 use support::{Moto, block_on, docs, path_str, platform, poll, unique, write_docs};
 
-fn receive(moto: &Moto, url: &str) -> Vec<serde_json::Value> {
-    serde_json::from_slice(&moto.platform(&["receive", url]).stdout).expect("messages")
-}
-
 #[test]
 fn drift_is_reported_once_and_a_rejected_revision_once_to_a_real_subscriber() {
     let moto = Moto::shared();
@@ -19,12 +15,7 @@ fn drift_is_reported_once_and_a_rejected_revision_once_to_a_real_subscriber() {
     let td = unique("web");
     platform(moto, &cluster, &[&td]);
     let net = moto.network();
-    let q: serde_json::Value =
-        serde_json::from_slice(&moto.platform(&["queue", &unique("inbox")]).stdout).expect("queue");
-    let (url, arn) = (
-        q["url"].as_str().expect("url").to_owned(),
-        q["arn"].as_str().expect("arn").to_owned(),
-    );
+    let (url, arn) = moto.queue();
     let topic = unique("oncall");
     let channel = format!(
         "apiVersion: ecs-operator/v1alpha1\nkind: AlertChannel\nmetadata: {{name: oncall}}\nspec:\n  topicName: {topic}\n  subscriptions: [{{protocol: sqs, endpoint: \"{arn}\"}}]\n  events: [drift, operator]\n"
@@ -38,7 +29,7 @@ fn drift_is_reported_once_and_a_rejected_revision_once_to_a_real_subscriber() {
     let ctl = Controller::start(moto, path_str(dir.path()), &instance, "1s", &[], &[]);
     ctl.loops(3);
     // The controller says it started; creating things is a rollout, not drift.
-    let started = receive(moto, &url);
+    let started = moto.receive(&url);
     assert_eq!(started.len(), 1, "{started:#?}");
     assert_eq!(
         started[0]["MessageAttributes"]["event"]["Value"],
@@ -64,11 +55,11 @@ fn drift_is_reported_once_and_a_rejected_revision_once_to_a_real_subscriber() {
     .expect("scale");
     let mut got = Vec::new();
     poll(Duration::from_secs(30), "the drift report arrives", || {
-        got.extend(receive(moto, &url));
+        got.extend(moto.receive(&url));
         !got.is_empty()
     });
     ctl.loops(3);
-    got.extend(receive(moto, &url));
+    got.extend(moto.receive(&url));
     assert_eq!(got.len(), 1, "exactly one report: {got:#?}");
     let envelope = &got[0];
     assert!(
@@ -118,16 +109,16 @@ fn drift_is_reported_once_and_a_rejected_revision_once_to_a_real_subscriber() {
         Duration::from_secs(30),
         "the operator message arrives",
         || {
-            got.extend(receive(moto, &url));
+            got.extend(moto.receive(&url));
             !got.is_empty()
         },
     );
     ctl.loops(3);
-    got.extend(receive(moto, &url));
+    got.extend(moto.receive(&url));
     // SIGTERM: the controller says it is stopping, then exits.
     let exit = ctl.terminate();
     assert!(exit.success(), "{exit:?}");
-    let stopping = receive(moto, &url);
+    let stopping = moto.receive(&url);
     assert_eq!(stopping.len(), 1, "{stopping:#?}");
     assert!(
         stopping[0]["Subject"]

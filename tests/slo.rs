@@ -11,19 +11,6 @@ use support::controller::Controller;
 use support::recorded::Recorded;
 use support::{Moto, block_on, docs, path_str, platform, poll, unique, write_docs};
 
-fn receive(moto: &Moto, url: &str) -> Vec<serde_json::Value> {
-    serde_json::from_slice(&moto.platform(&["receive", url]).stdout).expect("messages")
-}
-
-fn queue(moto: &Moto) -> (String, String) {
-    let q: serde_json::Value =
-        serde_json::from_slice(&moto.platform(&["queue", &unique("inbox")]).stdout).expect("queue");
-    (
-        q["url"].as_str().expect("url").to_owned(),
-        q["arn"].as_str().expect("arn").to_owned(),
-    )
-}
-
 fn event(m: &serde_json::Value) -> &str {
     m["MessageAttributes"]["event"]["Value"]
         .as_str()
@@ -47,7 +34,7 @@ fn a_fast_burn_pages_once_names_the_drift_it_saw_and_resolves_once() {
     let cluster = unique("slo");
     let td = unique("web");
     platform(moto, &cluster, &[&td]);
-    let (url, arn) = queue(moto);
+    let (url, arn) = moto.queue();
     let topic = unique("oncall");
     let app = unique("app");
     let channel = format!(
@@ -85,7 +72,7 @@ fn a_fast_burn_pages_once_names_the_drift_it_saw_and_resolves_once() {
     .expect("scale");
     let mut got = Vec::new();
     poll(Duration::from_secs(30), "the drift report arrives", || {
-        got.extend(receive(moto, &url));
+        got.extend(moto.receive(&url));
         got.iter().any(|m| event(m) == "drift")
     });
 
@@ -96,7 +83,7 @@ fn a_fast_burn_pages_once_names_the_drift_it_saw_and_resolves_once() {
     moto.put_metric("Test/Slo", "Requests", &dims, &total);
     moto.put_metric("Test/Slo", "Errors", &dims, &bad);
     poll(Duration::from_secs(30), "the page arrives", || {
-        got.extend(receive(moto, &url));
+        got.extend(moto.receive(&url));
         got.iter().any(|m| event(m) == "slo")
     });
     // More evaluations while it burns: still one page.
@@ -104,7 +91,7 @@ fn a_fast_burn_pages_once_names_the_drift_it_saw_and_resolves_once() {
     poll(Duration::from_secs(30), "three more evaluations", || {
         ctl.status()["sloEvaluations"].as_u64() >= Some(evaluations + 3)
     });
-    got.extend(receive(moto, &url));
+    got.extend(moto.receive(&url));
     let pages: Vec<&serde_json::Value> = got.iter().filter(|m| event(m) == "slo").collect();
     assert_eq!(pages.len(), 1, "exactly one page: {pages:#?}");
     let page = pages[0];
@@ -148,7 +135,7 @@ fn a_fast_burn_pages_once_names_the_drift_it_saw_and_resolves_once() {
         Duration::from_secs(30),
         "the RESOLVED message arrives",
         || {
-            got.extend(receive(moto, &url));
+            got.extend(moto.receive(&url));
             got.iter()
                 .any(|m| event(m) == "slo" && subject(m).starts_with("[RESOLVED]"))
         },
@@ -157,7 +144,7 @@ fn a_fast_burn_pages_once_names_the_drift_it_saw_and_resolves_once() {
     poll(Duration::from_secs(30), "three more evaluations", || {
         ctl.status()["sloEvaluations"].as_u64() >= Some(evaluations + 3)
     });
-    got.extend(receive(moto, &url));
+    got.extend(moto.receive(&url));
     let slo: Vec<&str> = got
         .iter()
         .filter(|m| event(m) == "slo")

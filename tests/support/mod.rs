@@ -14,7 +14,8 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use aws_sdk_ecs::config::{BehaviorVersion, Credentials, Region};
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_ecs::config::{Credentials, SharedCredentialsProvider};
 
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -137,37 +138,45 @@ impl Moto {
         out
     }
 
-    pub fn ecs(&self) -> aws_sdk_ecs::Client {
-        let config = aws_sdk_ecs::Config::builder()
+    /// SDK configuration for this server, as a test's own client (not the operator) uses it.
+    fn sdk_config(&self) -> aws_config::SdkConfig {
+        aws_config::SdkConfig::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("us-east-1"))
             .endpoint_url(&self.endpoint)
-            .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+                "testing", "testing", None, None, "tests",
+            )))
             .http_client(ecs_operator::aws::http_client())
-            .build();
-        aws_sdk_ecs::Client::from_conf(config)
+            .build()
+    }
+
+    pub fn ecs(&self) -> aws_sdk_ecs::Client {
+        aws_sdk_ecs::Client::new(&self.sdk_config())
     }
 
     pub fn scaling(&self) -> aws_sdk_applicationautoscaling::Client {
-        let config = aws_sdk_applicationautoscaling::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .endpoint_url(&self.endpoint)
-            .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
-            .http_client(ecs_operator::aws::http_client())
-            .build();
-        aws_sdk_applicationautoscaling::Client::from_conf(config)
+        aws_sdk_applicationautoscaling::Client::new(&self.sdk_config())
     }
 
     pub fn cloudwatch(&self) -> aws_sdk_cloudwatch::Client {
-        let config = aws_sdk_cloudwatch::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .endpoint_url(&self.endpoint)
-            .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
-            .http_client(ecs_operator::aws::http_client())
-            .build();
-        aws_sdk_cloudwatch::Client::from_conf(config)
+        aws_sdk_cloudwatch::Client::new(&self.sdk_config())
+    }
+
+    /// An SQS queue (a subscriber's inbox): (url, arn).
+    pub fn queue(&self) -> (String, String) {
+        let q: serde_json::Value =
+            serde_json::from_slice(&self.platform(&["queue", &unique("inbox")]).stdout)
+                .expect("queue");
+        (
+            q["url"].as_str().expect("url").to_owned(),
+            q["arn"].as_str().expect("arn").to_owned(),
+        )
+    }
+
+    /// The SNS envelopes the queue received since the last call.
+    pub fn receive(&self, url: &str) -> Vec<serde_json::Value> {
+        serde_json::from_slice(&self.platform(&["receive", url]).stdout).expect("messages")
     }
 
     /// Puts one value per (minutes ago, value) of a metric, as an application would.

@@ -2,14 +2,16 @@
 //! and chosen failures: fast loop tests without a server.
 
 mod autoscaling;
+mod cloudwatch;
 mod discovery;
 mod ecs;
-mod notify;
+mod sns;
 
 pub use autoscaling::FakeScaling;
+pub use cloudwatch::FakeCloudWatch;
 pub use discovery::FakeDiscovery;
 pub use ecs::FakeEcs;
-pub use notify::{FakeCloudWatch, FakeSns};
+pub use sns::FakeSns;
 
 use std::collections::BTreeMap;
 
