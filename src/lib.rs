@@ -13,8 +13,9 @@
 //!  (SNS)           (Cloud Map)         (ECS)      (App Auto Scaling)       (CloudWatch) (burn rates → SNS)
 //! ```
 //!
-//! This version reconciles `Service`; the other kinds load, validate and are
-//! reported by `plan` as not reconciled yet.
+//! Every kind but `ServiceLevelObjective` is planned and applied;
+//! `ServiceLevelObjective` is evaluated beside the loop (`slo`, `controller`)
+//! and pages through the notifier.
 #![forbid(unsafe_code)]
 
 pub mod apply;
