@@ -206,6 +206,8 @@ async fn observe_discovery<A: Aws>(
         }
     }
     let mut stale_now = BTreeSet::new();
+    // One task listing per cluster serves every Cloud Map service of this observation.
+    let mut tasks = TasksByCluster::new();
     for doc in desired.discovery.values() {
         let spec = &doc.doc.spec;
         let name = spec.service_name(&doc.doc.metadata.name);
@@ -226,7 +228,7 @@ async fn observe_discovery<A: Aws>(
             }
         };
         if spec.remove_stale_instances() {
-            let backing = backing_tasks(&service.arn, aws, observed).await;
+            let backing = backing_tasks(&service.arn, aws, observed, &mut tasks).await;
             if let Ok(live) = &backing {
                 let declared: BTreeSet<&str> =
                     spec.instances().iter().map(|i| i.id.as_str()).collect();
@@ -249,6 +251,9 @@ async fn observe_discovery<A: Aws>(
     observed.stale_since = memory.stale_since.clone();
 }
 
+/// Cluster → its live tasks by service, or why they could not be listed.
+type TasksByCluster = BTreeMap<String, Result<BTreeMap<String, BTreeSet<String>>, String>>;
+
 /// Live task ids of every ECS service registered into the Cloud Map service
 /// `arn`. Never complete when some cluster could not be listed: an unseen ECS
 /// service might be registered there.
@@ -256,6 +261,7 @@ async fn backing_tasks<A: Aws>(
     arn: &str,
     aws: &A,
     observed: &Observed,
+    tasks: &mut TasksByCluster,
 ) -> Result<BTreeSet<String>, String> {
     if let Some((scope, e)) = observed
         .errors
@@ -270,12 +276,19 @@ async fn backing_tasks<A: Aws>(
         .filter(|s| s.service_registries.iter().any(|r| r.registry_arn == arn));
     let mut live = BTreeSet::new();
     for s in registered {
-        let tasks = aws.ecs().live_task_ids(&s.cluster, &s.name).await;
-        live.extend(
-            tasks.map_err(|e| {
-                format!("tasks of {}/{} could not be listed: {e}", s.cluster, s.name)
-            })?,
-        );
+        if !tasks.contains_key(&s.cluster) {
+            let listed = aws.ecs().live_tasks(&s.cluster).await;
+            tasks.insert(
+                s.cluster.clone(),
+                listed.map_err(|e| {
+                    format!("tasks of cluster {} could not be listed: {e}", s.cluster)
+                }),
+            );
+        }
+        match &tasks[&s.cluster] {
+            Ok(by_service) => live.extend(by_service.get(&s.name).into_iter().flatten().cloned()),
+            Err(e) => return Err(e.clone()),
+        }
     }
     Ok(live)
 }

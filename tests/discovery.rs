@@ -321,9 +321,12 @@ fn a_stale_instance_is_removed_after_stale_after_and_one_backed_by_a_task_is_kep
     moto.operator(&["apply", "-f", files, "--instance", &instance])
         .expect_code(0);
     let (id, _, _) = cm_service(moto, &ns, "api").expect("service");
-    // A task that runs (ECS registers it by task id) and one that is gone.
-    let task_id = String::from_utf8(moto.platform(&["task", &cluster, &unique("bridge")]).stdout)
-        .expect("utf-8");
+    // A task of the service that runs (ECS registers it by task id) and one that is gone.
+    let task_id = String::from_utf8(
+        moto.platform(&["task", &cluster, &unique("bridge"), "api"])
+            .stdout,
+    )
+    .expect("utf-8");
     let task_id = task_id.trim().to_owned();
     register_by_hand(moto, &id, &task_id, &cluster);
     register_by_hand(moto, &id, "0123456789abcdef-gone", &cluster);

@@ -1,70 +1,20 @@
 //! `make bench` (not part of `make test`): AWS calls, writes, CPU time, wall
 //! time and memory of no-op loops over an estate of N services on moto, next
 //! to the floor the API batch limits allow; drift-to-corrected time; the same
-//! estate on the in-memory fakes; and `plan` over 10,000 resources.
+//! estate on the in-memory fakes. `plan` over 10,000 resources is `benches/plan.rs`.
 //!
 //! Sizes: `BENCH_SIZES=100,500,1000` (default). Prints Markdown.
 
 mod support;
 
 use std::collections::BTreeMap;
-use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-use ecs_operator::aws::Clients;
-use ecs_operator::aws::fake::{FakeCloudWatch, FakeDiscovery, FakeEcs, FakeScaling, FakeSns};
-use ecs_operator::desired::Desired;
-use ecs_operator::load::Source;
 use ecs_operator::observe::observe;
 use ecs_operator::observed::Memory;
 use ecs_operator::plan::{PlanOptions, plan};
+use support::bench_estate::{CLUSTERS, FAMILIES, converge, estate, fakes, load};
 use support::{Moto, block_on, path_str, poll, unique, write_docs};
-
-const CLUSTERS: usize = 3;
-const FAMILIES: usize = 5;
-
-/// The estate: N services over 3 clusters; a tenth of them with an Autoscaler,
-/// a Schedule, an Alarm and a Cloud Map service.
-fn estate(n: usize, prefix: &str, subnet: &str, sg: &str) -> Vec<(String, String)> {
-    let mut docs = vec![format!(
-        "apiVersion: ecs-operator/v1alpha1\nkind: AlertChannel\nmetadata: {{name: oncall}}\nspec: {{topicName: {prefix}-oncall, events: [operator]}}\n"
-    )];
-    let tenth: Vec<String> = (0..n).step_by(10).map(|i| format!("s{i}")).collect();
-    for i in 0..n {
-        let registry = if i % 10 == 0 {
-            format!("\n  serviceRegistries: [{{discoveryService: d{i}}}]")
-        } else {
-            String::new()
-        };
-        docs.push(format!(
-            "apiVersion: ecs-operator/v1alpha1\nkind: Service\nmetadata: {{name: s{i}}}\nspec:\n  cluster: {prefix}-c{}\n  taskDefinition: {prefix}-f{}\n  desiredCount: 1\n  launchType: FARGATE\n  network: {{subnets: [{subnet}], securityGroups: [{sg}]}}{registry}\n",
-            i % CLUSTERS,
-            i % FAMILIES
-        ));
-    }
-    for s in &tenth {
-        docs.push(format!(
-            "apiVersion: ecs-operator/v1alpha1\nkind: Autoscaler\nmetadata: {{name: {s}}}\nspec:\n  serviceRef: {s}\n  minCapacity: 1\n  maxCapacity: 4\n  targetTracking: [{{predefinedMetric: ECSServiceAverageCPUUtilization, targetValue: 70}}]\n"
-        ));
-        docs.push(format!(
-            "apiVersion: ecs-operator/v1alpha1\nkind: Alarm\nmetadata: {{name: {s}-cpu}}\nspec:\n  alarmName: {prefix}-{s}-cpu\n  serviceRef: {s}\n  metric: {{namespace: AWS/ECS, name: CPUUtilization, statistic: Average, period: 300}}\n  comparison: GreaterThanThreshold\n  threshold: 80\n  evaluationPeriods: 3\n  notify: [oncall]\n"
-        ));
-        let d = s.replacen('s', "d", 1);
-        docs.push(format!(
-            "apiVersion: ecs-operator/v1alpha1\nkind: DiscoveryService\nmetadata: {{name: {d}}}\nspec:\n  namespace: {{name: {prefix}-ns, type: HTTP}}\n  serviceName: {prefix}-{d}\n"
-        ));
-    }
-    // One Schedule over every scheduled tenth (always active: no pinning during the run).
-    docs.push(format!(
-        "apiVersion: ecs-operator/v1alpha1\nkind: Schedule\nmetadata: {{name: hours}}\nspec:\n  serviceRefs: [{}]\n  timezone: UTC\n  activeWindows: [{{days: [Mon-Sun], start: \"00:00\", end: \"24:00\"}}]\n",
-        tenth.join(", ")
-    ));
-    // Files of 500 documents, as a team would split a large estate.
-    docs.chunks(500)
-        .enumerate()
-        .map(|(i, chunk)| (format!("estate-{i:03}.yaml"), chunk.join("---\n")))
-        .collect()
-}
 
 /// The fewest calls a no-op loop can make with the API batch limits, by operation.
 fn floor(n: usize) -> BTreeMap<&'static str, u64> {
@@ -96,6 +46,10 @@ fn floor(n: usize) -> BTreeMap<&'static str, u64> {
         ("servicediscovery:ListNamespaces", 1),
         ("servicediscovery:ListServices", 1),
         ("servicediscovery:ListInstances", tenth),
+        // One task listing a cluster (both desired statuses) serves every Cloud Map service.
+        ("ecs:ListTasks", 2 * CLUSTERS as u64),
+        // The heartbeat.
+        ("cloudwatch:PutMetricData", 1),
     ])
 }
 
@@ -330,49 +284,6 @@ fn wait_loop_sync(port: u16) {
     wait_loop(port);
 }
 
-type FakeAws = Clients<FakeEcs, FakeScaling, FakeDiscovery, FakeSns, FakeCloudWatch>;
-
-fn fakes(prefix: &str) -> FakeAws {
-    let ecs = FakeEcs::new();
-    for c in 0..CLUSTERS {
-        ecs.add_cluster(&format!("{prefix}-c{c}"));
-    }
-    for f in 0..FAMILIES {
-        ecs.register(&format!("{prefix}-f{f}"));
-    }
-    Clients {
-        ecs,
-        scaling: FakeScaling::new(),
-        discovery: FakeDiscovery::new(),
-        sns: FakeSns::new(),
-        cloudwatch: FakeCloudWatch::new(),
-    }
-}
-
-fn load(files: Vec<(String, String)>) -> Desired {
-    let source = Source {
-        files,
-        revision: "bench".to_owned(),
-    };
-    Desired::from_source(&source).unwrap_or_else(|d| panic!("{d}"))
-}
-
-fn converge(d: &Desired, aws: &FakeAws, at: jiff::Timestamp) {
-    for _ in 0..4 {
-        let observed = block_on(observe(d, aws, "bench", &mut Memory::default(), at));
-        let p = plan(
-            d,
-            &observed,
-            at,
-            &PlanOptions {
-                instance: "bench".to_owned(),
-                ..PlanOptions::default()
-            },
-        );
-        block_on(ecs_operator::apply::apply(&p, aws, &AtomicBool::new(false)));
-    }
-}
-
 fn on_fakes(n: usize) {
     let at = jiff::Timestamp::now();
     let d = load(estate(n, "f", "subnet-1", "sg-1"));
@@ -394,43 +305,6 @@ fn on_fakes(n: usize) {
     println!("| {n} | {:.1} ms |", median(times));
 }
 
-fn plan_10k() {
-    let at = jiff::Timestamp::now();
-    let d = load(estate(10_000, "p", "subnet-1", "sg-1"));
-    let aws = fakes("p");
-    converge(&d, &aws, at);
-    // 1% drift.
-    for i in (1..10_000).step_by(100) {
-        aws.ecs
-            .edit(&format!("p-c{}", i % CLUSTERS), &format!("s{i}"), |s| {
-                s.desired_count = 9
-            });
-    }
-    let observed = block_on(observe(&d, &aws, "bench", &mut Memory::default(), at));
-    let options = PlanOptions {
-        instance: "bench".to_owned(),
-        ..PlanOptions::default()
-    };
-    let resources = plan(&d, &observed, at, &options).steps.len();
-    let times: Vec<f64> = (0..10)
-        .map(|_| {
-            let t = Instant::now();
-            let p = plan(&d, &observed, at, &options);
-            std::hint::black_box(&p);
-            t.elapsed().as_secs_f64() * 1000.0
-        })
-        .collect();
-    let drifted = plan(&d, &observed, at, &options)
-        .steps
-        .iter()
-        .filter(|s| s.action.is_change())
-        .count();
-    println!(
-        "\n### plan over {resources} resources, {drifted} drifted\n\n| figure | value |\n|---|---|\n| plan time (median of 10) | {:.1} ms |",
-        median(times)
-    );
-}
-
 fn main() {
     let sizes: Vec<usize> = std::env::var("BENCH_SIZES")
         .unwrap_or_else(|_| "100,500,1000".to_owned())
@@ -444,7 +318,6 @@ fn main() {
     for &n in &sizes {
         on_fakes(n);
     }
-    plan_10k();
     for &n in &sizes {
         on_moto(n);
     }

@@ -6,7 +6,7 @@ the standard AWS environment (AWS_ENDPOINT_URL, AWS_DEFAULT_REGION, credentials)
   estate.py network                      -> JSON {vpc, subnets[], securityGroups[]}
   estate.py cluster NAME...              -> creates clusters
   estate.py taskdef FAMILY...            -> registers a Fargate task definition per family
-  estate.py task CLUSTER FAMILY          -> starts a task, prints its id
+  estate.py task CLUSTER FAMILY [SERVICE] -> starts a task (in SERVICE's group), prints its id
   estate.py queue NAME                   -> an SQS queue: JSON {url, arn}
   estate.py receive URL                  -> JSON list of the SNS envelopes received
   estate.py scale CLUSTER SERVICE COUNT  -> sets desiredCount by hand
@@ -62,15 +62,17 @@ def taskdef(*families):
         print(f"task definition {td['family']}:{td['revision']}")
 
 
-def task(cluster_name, family):
-    """Starts a task (bridge networking: the emulator cannot start awsvpc tasks); prints its id."""
+def task(cluster_name, family, service=None):
+    """Starts a task (bridge networking: the emulator cannot start awsvpc tasks), in the
+    group ECS gives a service's tasks (`service:NAME`) when a service is named; prints its id."""
     ecs = boto3.client("ecs")
     ecs.register_task_definition(
         family=family,
         networkMode="bridge",
         containerDefinitions=[{"name": family, "image": f"example/{family}:1", "memory": 128, "essential": True}],
     )
-    arn = ecs.run_task(cluster=cluster_name, taskDefinition=family, launchType="FARGATE")["tasks"][0]["taskArn"]
+    group = {"group": f"service:{service}"} if service else {}
+    arn = ecs.run_task(cluster=cluster_name, taskDefinition=family, launchType="FARGATE", **group)["tasks"][0]["taskArn"]
     print(arn.rsplit("/", 1)[-1])
 
 

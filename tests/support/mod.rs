@@ -2,6 +2,7 @@
 //! (network, clusters, task definitions), and the operator binary run against it.
 #![allow(dead_code)] // each test binary uses a different part of this module
 
+pub mod bench_estate;
 pub mod controller;
 pub mod docs;
 pub mod recorded;

@@ -145,14 +145,21 @@ pub trait EcsApi: Send + Sync {
         tags: &BTreeMap<String, String>,
     ) -> impl Future<Output = Result<(), AwsError>> + Send;
 
-    /// Ids of the service's tasks that are not STOPPED (PENDING, ACTIVATING,
-    /// RUNNING, DEACTIVATING, STOPPING…): ListTasks for both desired statuses,
-    /// every page, then DescribeTasks 100 a call. Any failed call fails the whole.
-    fn live_task_ids(
+    /// Ids of a cluster's tasks that are not STOPPED (PENDING, ACTIVATING,
+    /// RUNNING, DEACTIVATING, STOPPING…), by the service that started them (a
+    /// task's `group` is `service:<name>`); other tasks are left out.
+    /// ListTasks for both desired statuses, every page, then DescribeTasks 100
+    /// a call: one listing serves every service of the cluster. Any failed
+    /// call fails the whole.
+    fn live_tasks(
         &self,
         cluster: &str,
-        service: &str,
-    ) -> impl Future<Output = Result<std::collections::BTreeSet<String>, AwsError>> + Send;
+    ) -> impl Future<
+        Output = Result<
+            std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+            AwsError,
+        >,
+    > + Send;
 
     /// Deletes a service whose desiredCount is 0. NotFound when it is gone already.
     fn delete_service(

@@ -253,11 +253,10 @@ impl EcsApi for SdkEcs {
         Ok(())
     }
 
-    async fn live_task_ids(
+    async fn live_tasks(
         &self,
         cluster: &str,
-        service: &str,
-    ) -> Result<std::collections::BTreeSet<String>, AwsError> {
+    ) -> Result<BTreeMap<String, std::collections::BTreeSet<String>>, AwsError> {
         let mut arns = Vec::new();
         for status in [sdk::DesiredStatus::Running, sdk::DesiredStatus::Stopped] {
             let mut token = None;
@@ -266,7 +265,6 @@ impl EcsApi for SdkEcs {
                     .client
                     .list_tasks()
                     .cluster(cluster)
-                    .service_name(service)
                     .desired_status(status.clone())
                     .max_results(100)
                     .set_next_token(token)
@@ -287,7 +285,7 @@ impl EcsApi for SdkEcs {
         }
         arns.sort();
         arns.dedup();
-        let mut live = std::collections::BTreeSet::new();
+        let mut live: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
         for batch in arns.chunks(100) {
             let out = self
                 .client
@@ -303,8 +301,11 @@ impl EcsApi for SdkEcs {
                 out.map_err(sdk_error(ECS, "DescribeTasks")),
             )?;
             for t in out.tasks() {
-                if t.last_status() != Some("STOPPED") {
-                    live.insert(service_name_of_arn(t.task_arn().unwrap_or_default()).to_owned());
+                let service = t.group().and_then(|g| g.strip_prefix("service:"));
+                if let Some(service) = service.filter(|_| t.last_status() != Some("STOPPED")) {
+                    live.entry(service.to_owned())
+                        .or_default()
+                        .insert(service_name_of_arn(t.task_arn().unwrap_or_default()).to_owned());
                 }
             }
         }

@@ -285,23 +285,25 @@ impl EcsApi for FakeEcs {
         )
     }
 
-    async fn live_task_ids(
+    async fn live_tasks(
         &self,
         cluster: &str,
-        service: &str,
-    ) -> Result<BTreeSet<String>, AwsError> {
+    ) -> Result<BTreeMap<String, BTreeSet<String>>, AwsError> {
         self.call("ListTasks")?;
         self.call("DescribeTasks")?;
         Ok(self.with(|s| {
             s.tasks
-                .get(&(cluster.to_owned(), service.to_owned()))
-                .map(|t| {
-                    t.iter()
+                .iter()
+                .filter(|((c, _), _)| c == cluster)
+                .map(|((_, service), tasks)| {
+                    let live = tasks
+                        .iter()
                         .filter(|(_, status)| status.as_str() != "STOPPED")
                         .map(|(id, _)| id.clone())
-                        .collect()
+                        .collect();
+                    (service.clone(), live)
                 })
-                .unwrap_or_default()
+                .collect()
         }))
     }
 
