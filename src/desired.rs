@@ -24,6 +24,10 @@ pub struct DesiredService {
     pub desired_count: u32,
     pub spec: ServiceSpec,
     pub paused: Option<String>,
+    /// The Autoscaler that targets it, if any (also in `Desired::autoscaler_for`).
+    pub autoscaler: Option<String>,
+    /// The Schedule that targets it, if any (also in `Desired::schedule_for`).
+    pub schedule: Option<String>,
 }
 
 /// Every document of one desired-state revision. Only built when all validate.
@@ -40,6 +44,8 @@ pub struct Desired {
     pub autoscaler_for: BTreeMap<String, String>,
     /// Service → the Schedule that targets it (at most one: validated).
     pub schedule_for: BTreeMap<String, String>,
+    /// (cluster, ECS service name) → the Service document that declares it.
+    pub ecs_services: BTreeMap<(String, String), String>,
     pub slos: BTreeMap<String, Loaded<SloSpec>>,
 }
 
@@ -201,6 +207,21 @@ fn build(docs: &[AnyDoc], revision: &str, diags: &mut Diagnostics) -> Desired {
             }
         }
     }
+    desired.ecs_services = ecs_names
+        .into_iter()
+        .map(|(key, doc)| (key, doc.name))
+        .collect();
+    // On each service too: planning asks once per service, at 10,000 services.
+    for (service, a) in &autoscaled {
+        if let Some(s) = desired.services.get_mut(service) {
+            s.autoscaler = Some(a.clone());
+        }
+    }
+    for (service, sc) in &scheduled {
+        if let Some(s) = desired.services.get_mut(service) {
+            s.schedule = Some(sc.clone());
+        }
+    }
     desired.autoscaler_for = autoscaled;
     desired.schedule_for = scheduled;
     desired
@@ -265,5 +286,7 @@ fn desired_service(d: &Loaded<ServiceSpec>) -> DesiredService {
         desired_count: spec.desired_count.unwrap_or(1),
         spec: spec.clone(),
         paused: d.doc.metadata.paused(),
+        autoscaler: None,
+        schedule: None,
     }
 }

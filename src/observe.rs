@@ -196,6 +196,8 @@ async fn observe_discovery<A: Aws>(
                 }
             }
             if complete {
+                services
+                    .sort_by(|a, b| (&a.namespace_id, &a.name).cmp(&(&b.namespace_id, &b.name)));
                 observed.cm_services = Some(services);
             }
         }

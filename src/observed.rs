@@ -34,7 +34,8 @@ pub struct Observed {
     pub policies: BTreeMap<String, Vec<ObservedPolicy>>,
     /// Cloud Map namespaces; `None` when they could not be read.
     pub namespaces: Option<Vec<ObservedNamespace>>,
-    /// Cloud Map services with their tags; `None` when they could not be read.
+    /// Cloud Map services with their tags, sorted by (namespace id, name) so
+    /// that `cm_service` is a binary search; `None` when they could not be read.
     pub cm_services: Option<Vec<ObservedCmService>>,
     /// Instances of the Cloud Map services documents declare, by service id.
     pub cm_instances: BTreeMap<String, Vec<ObservedInstance>>,
@@ -95,9 +96,13 @@ impl Observed {
 
     /// A Cloud Map service by namespace id and name.
     pub fn cm_service(&self, namespace_id: &str, name: &str) -> Option<&ObservedCmService> {
-        self.cm_services
-            .as_ref()?
-            .iter()
-            .find(|s| s.namespace_id == namespace_id && s.name == name)
+        let services = self.cm_services.as_ref()?;
+        // Sorted by observe: a lookup per document stays O(log n), not O(n).
+        let i = services
+            .binary_search_by(|s| {
+                (s.namespace_id.as_str(), s.name.as_str()).cmp(&(namespace_id, name))
+            })
+            .ok()?;
+        services.get(i)
     }
 }

@@ -76,11 +76,15 @@ pub fn decide_with(
     service: &DesiredService,
     evaluations: &BTreeMap<String, Evaluation>,
 ) -> Capacity {
-    let schedule = desired.schedule_of(&service.name).and_then(|(name, spec)| {
+    let schedule = service.schedule.as_deref().and_then(|name| {
+        let spec = &desired.schedules.get(name)?.doc.spec;
         let eval = evaluations.get(name)?.clone();
         Some((name.to_owned(), eval, spec.inactive_desired_count()))
     });
-    let autoscaler = desired.autoscaler_of(&service.name);
+    let autoscaler = service
+        .autoscaler
+        .as_deref()
+        .and_then(|name| desired.autoscalers.get(name).map(|a| (name, &a.doc.spec)));
     let by_schedule = |name: &str| DocRef::new(Kind::Schedule, name);
     match (&schedule, autoscaler) {
         (Some((name, eval, inactive)), autoscaler) if !eval.is_active() => Capacity {

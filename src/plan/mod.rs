@@ -5,6 +5,7 @@ pub mod alarm;
 pub mod alert_channel;
 pub mod autoscaler;
 pub mod discovery;
+pub mod ecs_index;
 pub mod heartbeat;
 pub mod json;
 pub mod service;
@@ -17,7 +18,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::capacity::{self, Capacity};
+use crate::capacity;
 use crate::desired::Desired;
 use crate::observed::Observed;
 
@@ -115,37 +116,44 @@ pub fn plan(
     options: &PlanOptions,
 ) -> Plan {
     let evaluations = capacity::evaluate_schedules(desired, now);
-    let capacities: BTreeMap<&str, Capacity> = desired
-        .services
-        .values()
-        .map(|ds| {
-            (
-                ds.name.as_str(),
-                capacity::decide_with(desired, ds, &evaluations),
-            )
-        })
-        .collect();
     let registries = discovery::registry_arns(desired, observed);
     let topics = alert_channel::topic_arns(desired, observed);
-    let mut steps = alert_channel::plan_all(desired, observed, options);
+    let ecs = ecs_index::EcsIndex::new(desired, observed);
+    let mut steps = Vec::with_capacity(desired.count() + 16);
+    steps.extend(alert_channel::plan_all(desired, observed, options));
     steps.extend(discovery::plan_all(desired, observed, now, options));
+    // Documents and their live services both in name order: walked side by side.
+    let mut live = ecs.live.iter().peekable();
     for ds in desired.services.values() {
-        let capacity = &capacities[ds.name.as_str()];
+        let name = ds.name.as_str();
+        while live.next_if(|(doc, _)| **doc < name).is_some() {}
+        let live = live.next_if(|(doc, _)| **doc == name).map(|(_, l)| *l);
+        let capacity = capacity::decide_with(desired, ds, &evaluations);
         steps.push(service::plan_service(
             ds,
-            capacity,
+            live,
+            &capacity,
             &registries,
             observed,
             options,
         ));
     }
-    steps.extend(service::orphans(desired, observed, options));
+    steps.extend(service::orphans(&ecs, options));
     for (name, a) in &desired.autoscalers {
-        let spec = &a.doc.spec;
-        let capacity = capacities.get(spec.service_ref.as_str());
-        let paused = a.doc.metadata.paused();
+        let service = a.doc.spec.service_ref.as_str();
+        let capacity = desired
+            .services
+            .get(service)
+            .map(|ds| capacity::decide_with(desired, ds, &evaluations));
+        let live = ecs.live.get(service).copied();
         steps.push(autoscaler::plan_autoscaler(
-            name, spec, paused, desired, capacity, observed, options,
+            name,
+            a,
+            desired,
+            capacity.as_ref(),
+            live,
+            observed,
+            options,
         ));
     }
     steps.extend(autoscaler::orphans(desired, observed, options));
@@ -203,6 +211,10 @@ fn guard_deletions(
         .iter()
         .filter(|s| matches!(s.action, Action::Delete | Action::Replace) && s.paused.is_none())
         .count();
+    // Most plans delete nothing: what is owned is counted only when it matters.
+    if deletions <= 1 && deletions <= options.max_deletions {
+        return None;
+    }
     let owned_services: Vec<_> = observed
         .services
         .values()

@@ -13,7 +13,7 @@ use super::AwsError;
 use crate::model::service::{CapacityProviderItem, CircuitBreaker, LoadBalancer, Network};
 
 /// The managed view of a live ECS service.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ObservedService {
     pub arn: String,
     /// Cluster name (not ARN).

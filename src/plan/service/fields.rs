@@ -10,7 +10,9 @@ use crate::desired::DesiredService;
 use crate::model::service::{CapacityProviderItem, Network};
 use crate::plan::Change;
 
-/// Accumulates drifted fields into one UpdateService.
+/// Accumulates drifted fields into one UpdateService (its cluster and name
+/// are filled in when it is sent, so an in-sync service allocates nothing here).
+#[derive(Default)]
 pub(super) struct Diff {
     pub changes: Vec<Change>,
     pub update: ServiceUpdate,
@@ -18,18 +20,6 @@ pub(super) struct Diff {
 }
 
 impl Diff {
-    pub fn new(cluster: &str, name: &str) -> Self {
-        Diff {
-            changes: Vec::new(),
-            update: ServiceUpdate {
-                cluster: cluster.to_owned(),
-                name: name.to_owned(),
-                ..ServiceUpdate::default()
-            },
-            touched: false,
-        }
-    }
-
     /// Records a drifted field; equal typed values cost no JSON.
     pub fn field<T: serde::Serialize + PartialEq>(
         &mut self,
@@ -96,6 +86,20 @@ pub(super) fn normal_strategy(items: &[CapacityProviderItem]) -> Vec<CapacityPro
     let mut v = items.to_vec();
     v.sort();
     v
+}
+
+/// Whether two networks are equal as sets of subnets and security groups.
+pub(super) fn same_network(a: &Network, b: &Network) -> bool {
+    fn set(v: &[String]) -> Vec<&str> {
+        let mut s: Vec<&str> = v.iter().map(String::as_str).collect();
+        s.sort_unstable();
+        s.dedup();
+        s
+    }
+    a.assign_public_ip == b.assign_public_ip
+        && (a.subnets == b.subnets || set(&a.subnets) == set(&b.subnets))
+        && (a.security_groups == b.security_groups
+            || set(&a.security_groups) == set(&b.security_groups))
 }
 
 pub(super) fn normal_network(n: &Network) -> Network {

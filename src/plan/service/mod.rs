@@ -9,13 +9,16 @@ mod tests;
 use serde_json::{Value, json};
 
 use super::{Action, Change, INSTANCE_TAG, OWNER_TAG, Op, PlanOptions, Step};
-use crate::aws::ecs::DeploymentConfig;
+use crate::aws::ecs::{DeploymentConfig, ObservedService};
 use crate::capacity::schedule::Evaluation;
 use crate::capacity::{Capacity, Decided};
-use crate::desired::{Desired, DesiredService};
+use crate::desired::DesiredService;
 use crate::model::{DocRef, Kind};
 use crate::observed::Observed;
-use fields::{Diff, creation, launch_and_capacity, normal_network, resolve_registries};
+use crate::plan::ecs_index::EcsIndex;
+use fields::{
+    Diff, creation, launch_and_capacity, normal_network, resolve_registries, same_network,
+};
 
 /// The tags every owned service carries.
 pub fn ownership_tags(instance: &str, owner: &DocRef) -> BTreeMap<String, String> {
@@ -26,18 +29,25 @@ pub fn ownership_tags(instance: &str, owner: &DocRef) -> BTreeMap<String, String
 }
 
 fn target(cluster: &str, name: &str) -> String {
-    format!("ecs service {cluster}/{name}")
+    // Once per service per plan: pushing is a fifth of what format! costs.
+    let mut t = String::with_capacity(13 + cluster.len() + name.len());
+    t.push_str("ecs service ");
+    t.push_str(cluster);
+    t.push('/');
+    t.push_str(name);
+    t
 }
 
 /// `…:task-definition/web:3` → `web:3`, for people.
-fn short_td(td: &str) -> String {
-    td.rsplit_once(":task-definition/")
-        .map_or(td, |(_, t)| t)
-        .to_owned()
+fn short_td(td: &str) -> &str {
+    // Only an ARN has a `/` (`…:task-definition/family:rev`); a byte search is cheap.
+    td.rsplit_once('/').map_or(td, |(_, t)| t)
 }
 
+/// The step of one Service document; `live` is its ECS service, if it exists.
 pub fn plan_service(
     ds: &DesiredService,
+    live: Option<&ObservedService>,
     capacity: &Capacity,
     registry_arns: &BTreeMap<String, String>,
     observed: &Observed,
@@ -55,7 +65,11 @@ pub fn plan_service(
         step.notes.push(why);
         step
     };
-    if let Some(e) = observed.errors.get(&format!("cluster {}", ds.cluster)) {
+    // Errors are rare: no key is formatted for the common case.
+    if let Some(e) = (!observed.errors.is_empty())
+        .then(|| observed.errors.get(&format!("cluster {}", ds.cluster)))
+        .flatten()
+    {
         return blocked(
             step,
             format!("could not observe cluster {}: {e}", ds.cluster),
@@ -73,8 +87,8 @@ pub fn plan_service(
     if !observed.listed_clusters.contains(&ds.cluster) {
         return blocked(step, format!("cluster {} was not observed", ds.cluster));
     }
-    let task_definition = match observed.task_definitions.get(&ds.spec.task_definition) {
-        Some(Ok(arn)) => arn.clone(),
+    let task_definition: &str = match observed.task_definitions.get(&ds.spec.task_definition) {
+        Some(Ok(arn)) => arn,
         Some(Err(e)) => return blocked(step, e.clone()),
         None => {
             return blocked(
@@ -102,17 +116,21 @@ pub fn plan_service(
             ));
         }
     }
-    let mut tags = ds.spec.tags.clone().unwrap_or_default();
-    tags.extend(ownership_tags(&options.instance, &me));
+    // Built only when written (create, replace, a missing tag): most services have them all.
+    let tags = || {
+        let mut tags = ds.spec.tags.clone().unwrap_or_default();
+        tags.extend(ownership_tags(&options.instance, &me));
+        tags
+    };
 
-    let Some(live) = observed.service(&ds.cluster, &ds.service_name) else {
+    let Some(live) = live else {
         let desired_count = capacity.initial_count(ds);
         let create = creation(
             ds,
-            task_definition,
+            task_definition.to_owned(),
             desired_count,
             registries.unwrap_or_default(),
-            tags,
+            tags(),
         );
         step.action = Action::Create;
         step.changes.push(Change {
@@ -121,7 +139,7 @@ pub fn plan_service(
             desired: json!(format!(
                 "{} tasks of {}",
                 desired_count,
-                short_td(&create.task_definition)
+                short_td(&create.task_definition).to_owned()
             )),
             decided_by: capacity
                 .desired_count
@@ -151,7 +169,7 @@ pub fn plan_service(
         }
     };
 
-    let mut diff = Diff::new(&ds.cluster, &ds.service_name);
+    let mut diff = Diff::default();
     match (&capacity.desired_count, &capacity.bounds) {
         (Some(count), _) => {
             let n = count.value;
@@ -170,12 +188,15 @@ pub fn plan_service(
         (None, Some(bounds)) => step.notes.push(autoscaled_note(live.desired_count, bounds)),
         (None, None) => {}
     }
-    diff.field(
-        "taskDefinition",
-        short_td(&live.task_definition),
-        short_td(&task_definition),
-        |u| u.task_definition = Some(task_definition.clone()),
-    );
+    // Both are ARNs: equal ones need no shortening.
+    if live.task_definition != task_definition {
+        diff.field(
+            "taskDefinition",
+            short_td(&live.task_definition),
+            short_td(task_definition),
+            |u| u.task_definition = Some(task_definition.to_owned()),
+        );
+    }
     let replacement = launch_and_capacity(ds, live, &mut diff);
     if let Some(pv) = &ds.spec.platform_version {
         diff.field(
@@ -186,11 +207,18 @@ pub fn plan_service(
         );
     }
     if let Some(net) = &ds.spec.network {
-        let want = normal_network(net);
-        let have = live.network.as_ref().map(normal_network);
-        diff.field("network", have, Some(want.clone()), |u| {
-            u.network = Some(want.clone())
-        });
+        // Compared as sets without copying; the normalised copies only for drift.
+        if !live
+            .network
+            .as_ref()
+            .is_some_and(|have| same_network(have, net))
+        {
+            let want = normal_network(net);
+            let have = live.network.as_ref().map(normal_network);
+            diff.field("network", have, Some(want.clone()), |u| {
+                u.network = Some(want.clone())
+            });
+        }
     }
     if let Some(lbs) = &ds.spec.load_balancers {
         let mut want = lbs.clone();
@@ -243,11 +271,26 @@ pub fn plan_service(
             u.propagate_tags = Some(p.as_str().to_owned())
         });
     }
-    let missing_tags: BTreeMap<String, String> = tags
+    let owned_as_me = live.tags.get(INSTANCE_TAG) == Some(&options.instance)
+        && live
+            .tags
+            .get(OWNER_TAG)
+            .and_then(|o| o.strip_prefix("Service/"))
+            == Some(ds.name.as_str());
+    let user_tags_present = ds
+        .spec
+        .tags
         .iter()
-        .filter(|(k, v)| live.tags.get(*k) != Some(*v))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+        .flatten()
+        .all(|(k, v)| live.tags.get(k) == Some(v));
+    let missing_tags: BTreeMap<String, String> = if owned_as_me && user_tags_present {
+        BTreeMap::new()
+    } else {
+        tags()
+            .into_iter()
+            .filter(|(k, v)| live.tags.get(k) != Some(v))
+            .collect()
+    };
     for (k, v) in &missing_tags {
         diff.changes.push(Change {
             field: format!("tags.{k}"),
@@ -274,10 +317,10 @@ pub fn plan_service(
                 },
                 Op::CreateService(creation(
                     ds,
-                    task_definition,
+                    task_definition.to_owned(),
                     desired_count,
                     Vec::new(),
-                    tags,
+                    tags(),
                 )),
             ];
         } else {
@@ -286,7 +329,10 @@ pub fn plan_service(
         return step;
     }
     if diff.touched {
-        step.ops.push(Op::UpdateService(diff.update));
+        let mut update = diff.update;
+        update.cluster = ds.cluster.clone();
+        update.name = ds.service_name.clone();
+        step.ops.push(Op::UpdateService(update));
     }
     if !missing_tags.is_empty() {
         step.ops.push(Op::TagService {
@@ -335,19 +381,14 @@ fn autoscaled_note(live: u32, bounds: &Decided<(u32, u32)>) -> String {
 }
 
 /// Owned services with no document: orphaned, or deleted with `--prune`.
-pub fn orphans(desired: &Desired, observed: &Observed, options: &PlanOptions) -> Vec<Step> {
-    let declared: std::collections::BTreeSet<(&str, &str)> = desired
-        .services
-        .values()
-        .map(|s| (s.cluster.as_str(), s.service_name.as_str()))
-        .collect();
+pub fn orphans(ecs: &EcsIndex<'_>, options: &PlanOptions) -> Vec<Step> {
     let mut steps = Vec::new();
-    for ((cluster, name), live) in &observed.services {
+    for (live, doc) in &ecs.all {
         let ours = live.tags.get(INSTANCE_TAG) == Some(&options.instance);
-        if !ours || declared.contains(&(cluster.as_str(), name.as_str())) || live.status != "ACTIVE"
-        {
+        if !ours || live.status != "ACTIVE" || doc.is_some() {
             continue;
         }
+        let (cluster, name) = (&live.cluster, &live.name);
         let doc = live
             .tags
             .get(OWNER_TAG)

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::aws::ecs::ObservedService;
+use crate::desired::Desired;
 use crate::load::Source;
 
 fn desired(yaml: &str) -> Desired {
@@ -53,11 +54,13 @@ fn step(yaml: &str, live: Option<ObservedService>) -> Step {
     let d = desired(yaml);
     let ds = &d.services["web"];
     let capacity = crate::capacity::decide(&d, ds, jiff::Timestamp::UNIX_EPOCH);
+    let observed = observed(live);
     plan_service(
         ds,
+        observed.service("prod", "web"),
         &capacity,
         &BTreeMap::new(),
-        &observed(live),
+        &observed,
         &PlanOptions::default(),
     )
 }
