@@ -131,6 +131,7 @@ pub async fn apply(instance: &str, args: &ApplyArgs) -> ExitCode {
         println!("--- pass {passes}");
         print!("{}", plan::text::render(&plan, colour));
         let outcome = crate::apply::apply(&plan, &aws, &stop).await;
+        memory.forget_tagged(&plan);
         for f in outcome.failures() {
             eprintln!(
                 "error: {} ({}): {}",

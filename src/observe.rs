@@ -184,15 +184,44 @@ async fn observe_discovery<A: Aws>(
     match cm.list_services().await {
         Ok(mut services) => {
             let mut complete = true;
+            // A service's namespace never changes and its tags only when written:
+            // both are remembered, so a steady loop makes no call per service.
+            let ids: BTreeSet<&str> = services.iter().map(|s| s.id.as_str()).collect();
+            let arns: BTreeSet<&str> = services.iter().map(|s| s.arn.as_str()).collect();
+            memory
+                .cm_namespaces
+                .retain(|id, _| ids.contains(id.as_str()));
+            memory.cm_tags.retain(|arn, _| arns.contains(arn.as_str()));
             for s in &mut services {
-                match cm.list_tags(&s.arn).await {
-                    Ok(tags) => s.tags = tags,
-                    Err(e) => {
-                        complete = false;
-                        observed
-                            .errors
-                            .insert(format!("tags of {}", s.arn), e.to_string());
-                    }
+                match memory.cm_namespaces.get(&s.id) {
+                    Some(ns) => s.namespace_id = ns.clone(),
+                    None => match cm.service_namespace(&s.id).await {
+                        Ok(ns) => {
+                            memory.cm_namespaces.insert(s.id.clone(), ns.clone());
+                            s.namespace_id = ns;
+                        }
+                        Err(e) => {
+                            complete = false;
+                            observed
+                                .errors
+                                .insert(format!("namespace of {}", s.arn), e.to_string());
+                        }
+                    },
+                }
+                match memory.cm_tags.get(&s.arn) {
+                    Some(tags) => s.tags = tags.clone(),
+                    None => match cm.list_tags(&s.arn).await {
+                        Ok(tags) => {
+                            memory.cm_tags.insert(s.arn.clone(), tags.clone());
+                            s.tags = tags;
+                        }
+                        Err(e) => {
+                            complete = false;
+                            observed
+                                .errors
+                                .insert(format!("tags of {}", s.arn), e.to_string());
+                        }
+                    },
                 }
             }
             if complete {

@@ -74,6 +74,29 @@ pub struct Memory {
     /// Alarm tags by ARN: ListTagsForResource is slow to call for every alarm
     /// every loop (10 a second), and an alarm's owner rarely changes.
     pub alarm_tags: BTreeMap<String, BTreeMap<String, String>>,
+    /// Cloud Map service id → its namespace id (GetService; it never changes).
+    pub cm_namespaces: BTreeMap<String, String>,
+    /// Cloud Map service tags by ARN, as for alarms.
+    pub cm_tags: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+impl Memory {
+    /// Forgets the remembered tags of what `plan` tags, so the next observation
+    /// reads them again (an adopted resource is seen owned, not re-tagged).
+    pub fn forget_tagged(&mut self, plan: &crate::plan::Plan) {
+        use crate::plan::Op;
+        for op in plan.steps.iter().flat_map(|s| &s.ops) {
+            match op {
+                Op::TagAlarm { arn, .. } => {
+                    self.alarm_tags.remove(arn);
+                }
+                Op::TagCmService { arn, .. } => {
+                    self.cm_tags.remove(arn);
+                }
+                _ => {}
+            }
+        }
+    }
 }
 
 impl Observed {

@@ -7,6 +7,7 @@ use std::sync::atomic::AtomicBool;
 use ecs_operator::apply::apply;
 use ecs_operator::aws::Clients;
 use ecs_operator::aws::ErrorKind;
+use ecs_operator::aws::cloudwatch::CloudWatchApi;
 use ecs_operator::aws::fake::{FakeCloudWatch, FakeDiscovery, FakeEcs, FakeScaling, FakeSns};
 use ecs_operator::desired::Desired;
 use ecs_operator::load::Source;
@@ -433,4 +434,40 @@ fn alarms_are_put_only_on_drift() {
         puts,
         "no PutMetricAlarm without drift"
     );
+}
+
+#[test]
+fn an_adopted_alarm_is_tagged_once_though_its_tags_are_remembered() {
+    let d = desired(&[service("web", 2, ""), CHANNEL.to_owned(), ALARM.to_owned()]);
+    let made = fake();
+    converge(&d, &made, &PlanOptions::default());
+    let config = made.cloudwatch.alarm("web-cpu").expect("created");
+    // The same estate whose alarm someone made by hand, without the ownership tags.
+    let aws = fake();
+    converge(&d, &aws, &PlanOptions::default());
+    let untagged = FakeCloudWatch::new();
+    block_on(untagged.put_alarm(&config, None, &std::collections::BTreeMap::new())).expect("put");
+    let aws = Clients {
+        cloudwatch: untagged,
+        ..aws
+    };
+    let options = PlanOptions::default();
+    let stop = AtomicBool::new(false);
+    // One memory across loops, as `run` keeps it.
+    let mut memory = Memory::default();
+    let mut actions = Vec::new();
+    for _ in 0..3 {
+        let observed = block_on(observe(&d, &aws, "default", &mut memory, now()));
+        let p = plan(&d, &observed, now(), &options);
+        let step = p
+            .steps
+            .iter()
+            .find(|s| s.resource.to_string() == "Alarm/web-cpu")
+            .expect("alarm step");
+        actions.push(step.action);
+        block_on(apply(&p, &aws, &stop));
+        memory.forget_tagged(&p);
+    }
+    assert_eq!(actions, [Action::Adopt, Action::InSync, Action::InSync]);
+    assert_eq!(aws.cloudwatch.calls("TagResource"), 1);
 }

@@ -215,6 +215,7 @@ async fn reconcile<A: Aws>(options: &RunOptions, aws: &A, shared: &Shared) {
             }
             if !options.dry_run {
                 outcome = apply::apply(&plan, aws, &shared.stop).await;
+                memory.forget_tagged(&plan);
             }
             errors.extend(
                 outcome

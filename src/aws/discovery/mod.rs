@@ -93,10 +93,15 @@ pub trait DiscoveryApi: Send + Sync {
         id: &str,
     ) -> impl Future<Output = Result<OperationState, AwsError>> + Send;
 
-    /// Every Cloud Map service of the account with its configuration, without tags.
+    /// Every Cloud Map service of the account with its configuration (from
+    /// the ListServices summaries), without tags and with an empty
+    /// `namespace_id`: the summaries do not name it.
     fn list_services(
         &self,
     ) -> impl Future<Output = Result<Vec<ObservedCmService>, AwsError>> + Send;
+
+    /// The namespace of a service (GetService). It never changes: callers remember it.
+    fn service_namespace(&self, id: &str) -> impl Future<Output = Result<String, AwsError>> + Send;
 
     fn list_tags(
         &self,

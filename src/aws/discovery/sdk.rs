@@ -177,7 +177,7 @@ impl DiscoveryApi for SdkDiscovery {
     }
 
     async fn list_services(&self) -> Result<Vec<ObservedCmService>, AwsError> {
-        let mut ids = Vec::new();
+        let mut found = Vec::new();
         let mut token = None;
         loop {
             let page = self
@@ -192,31 +192,39 @@ impl DiscoveryApi for SdkDiscovery {
                 "ListServices",
                 page.map_err(sdk_error(CM, "ListServices")),
             )?;
-            ids.extend(
-                page.services()
-                    .iter()
-                    .filter_map(|s| s.id().map(str::to_owned)),
-            );
+            found.extend(page.services().iter().map(|s| {
+                let dns = s.dns_config().map(dns_spec);
+                ObservedCmService {
+                    id: s.id().unwrap_or_default().to_owned(),
+                    arn: s.arn().unwrap_or_default().to_owned(),
+                    name: s.name().unwrap_or_default().to_owned(),
+                    // Summaries do not say; `service_namespace` does.
+                    namespace_id: String::new(),
+                    dns,
+                    health_check_custom: s.health_check_custom_config().is_some(),
+                    tags: BTreeMap::new(),
+                }
+            }));
             token = page.next_token().map(str::to_owned);
             if token.is_none() {
-                break;
+                return Ok(found);
             }
         }
-        // Summaries do not say which namespace a service is in; GetService does.
-        let mut found = Vec::new();
-        for id in ids {
-            let out = self.client.get_service().id(&id).send().await;
-            let out = record(
-                &self.metrics,
-                CM,
-                "GetService",
-                out.map_err(sdk_error(CM, "GetService")),
-            )?;
-            if let Some(s) = out.service() {
-                found.push(observed_service(s));
-            }
-        }
-        Ok(found)
+    }
+
+    async fn service_namespace(&self, id: &str) -> Result<String, AwsError> {
+        let out = self.client.get_service().id(id).send().await;
+        let out = record(
+            &self.metrics,
+            CM,
+            "GetService",
+            out.map_err(sdk_error(CM, "GetService")),
+        )?;
+        Ok(out
+            .service()
+            .and_then(|s| s.namespace_id())
+            .unwrap_or_default()
+            .to_owned())
     }
 
     async fn list_tags(&self, arn: &str) -> Result<BTreeMap<String, String>, AwsError> {
@@ -415,33 +423,22 @@ impl DiscoveryApi for SdkDiscovery {
     }
 }
 
-fn observed_service(s: &sdk::Service) -> ObservedCmService {
-    let dns = s.dns_config().map(|d| {
-        let mut record_types: Vec<String> = d
+fn dns_spec(d: &sdk::DnsConfig) -> DnsSpec {
+    let mut record_types: Vec<String> = d
+        .dns_records()
+        .iter()
+        .map(|r| r.r#type().as_str().to_owned())
+        .collect();
+    record_types.sort();
+    DnsSpec {
+        ttl: d
             .dns_records()
-            .iter()
-            .map(|r| r.r#type().as_str().to_owned())
-            .collect();
-        record_types.sort();
-        DnsSpec {
-            ttl: d
-                .dns_records()
-                .first()
-                .map_or(0, |r| u64::try_from(r.ttl()).unwrap_or(0)),
-            record_types,
-            routing_policy: d
-                .routing_policy()
-                .map_or("MULTIVALUE", |p| p.as_str())
-                .to_owned(),
-        }
-    });
-    ObservedCmService {
-        id: s.id().unwrap_or_default().to_owned(),
-        arn: s.arn().unwrap_or_default().to_owned(),
-        name: s.name().unwrap_or_default().to_owned(),
-        namespace_id: s.namespace_id().unwrap_or_default().to_owned(),
-        dns,
-        health_check_custom: s.health_check_custom_config().is_some(),
-        tags: BTreeMap::new(),
+            .first()
+            .map_or(0, |r| u64::try_from(r.ttl()).unwrap_or(0)),
+        record_types,
+        routing_policy: d
+            .routing_policy()
+            .map_or("MULTIVALUE", |p| p.as_str())
+            .to_owned(),
     }
 }

@@ -129,9 +129,21 @@ impl DiscoveryApi for FakeDiscovery {
                 .cloned()
                 .map(|mut c| {
                     c.tags.clear();
+                    c.namespace_id.clear();
                     c
                 })
                 .collect())
+        })
+    }
+
+    async fn service_namespace(&self, id: &str) -> Result<String, AwsError> {
+        self.with(|s| {
+            s.calls.call(CM, "GetService")?;
+            Ok(s.services
+                .iter()
+                .find(|c| c.id == id)
+                .map(|c| c.namespace_id.clone())
+                .unwrap_or_default())
         })
     }
 
