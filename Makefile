@@ -6,7 +6,7 @@ PYTHON ?= python3
 CARGO  ?= cargo
 STAMP  := $(VENV)/.installed-$(shell sha256sum tests/requirements-moto.txt | cut -c1-12)
 
-.PHONY: test lint demo bench fmt crds clean-venv
+.PHONY: test lint demo bench bench-plan fmt crds clean-venv
 
 $(STAMP): tests/requirements-moto.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found: install Python 3.9+ (Debian: apt-get install python3 python3-venv)"; exit 1; }
@@ -31,6 +31,10 @@ crds:
 # Benchmarks (not part of `make test`): BENCH_SIZES=100,500,1000 by default.
 bench: $(STAMP)
 	$(CARGO) test --test estate_bench
+
+# plan() over 13,001 resources and its phases (divan, bench profile).
+bench-plan:
+	$(CARGO) bench --bench plan
 
 demo: $(STAMP)
 	$(CARGO) build

@@ -311,7 +311,12 @@ fn main() {
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
         .collect();
-    println!("## estate benchmarks (debug build)\n");
+    let build = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
+    println!("## estate benchmarks ({build} build)\n");
     println!(
         "### no-op loop on the in-memory fakes (observe + plan, median of 5)\n\n| services | time |\n|---|---|"
     );

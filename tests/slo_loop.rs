@@ -85,20 +85,20 @@ struct Running {
 }
 
 impl Running {
-    /// Asks for a stop and waits for `run` to return, at most 5 s.
+    /// Asks for a stop and waits for `run` to return, well inside ECS's 30 s stop timeout.
     fn stop(self) {
         self.shared.request_stop();
         let done = self.runtime.block_on(async {
-            tokio::time::timeout(Duration::from_secs(5), self.controller).await
+            tokio::time::timeout(Duration::from_secs(10), self.controller).await
         });
         assert!(
             matches!(done, Ok(Ok(()))),
-            "run returns within 5 s of a stop: {done:?}"
+            "run returns within 10 s of a stop: {done:?}"
         );
     }
 }
 
-fn start(hang: bool) -> Running {
+fn start(hang: bool, slo_interval: Duration) -> Running {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("docs.yaml"), DOCS).expect("docs");
     let ecs = FakeEcs::new();
@@ -126,7 +126,7 @@ fn start(hang: bool) -> Running {
         files: vec![dir.path().to_owned()],
         state_file: None,
         interval: Duration::from_millis(100),
-        slo_interval: Duration::from_millis(200),
+        slo_interval,
         dry_run: false,
         plan: PlanOptions {
             instance: "test".to_owned(),
@@ -207,7 +207,8 @@ fn loops(shared: &Shared) -> u64 {
 
 #[test]
 fn a_get_metric_data_that_never_answers_delays_no_loop_and_no_stop() {
-    let r = start(true);
+    // A minute's interval: the hanging read would hold a stop that long.
+    let r = start(true, Duration::from_secs(60));
     poll(Duration::from_secs(20), "ten loops finish", || {
         loops(&r.shared) >= 10
     });
@@ -222,17 +223,16 @@ fn a_get_metric_data_that_never_answers_delays_no_loop_and_no_stop() {
             .iter()
             .all(|m| m.attributes["event"] != "slo")
     );
-    let status = r.shared.status.read().expect("status").slos.clone();
     assert!(
-        status.is_empty() || status[0].evaluation.error.is_some(),
-        "a read that timed out evaluates nothing"
+        r.shared.status.read().expect("status").slos.is_empty(),
+        "a read still waiting has evaluated nothing"
     );
     r.stop();
 }
 
 #[test]
 fn a_burning_slo_pages_once_through_sns() {
-    let r = start(false);
+    let r = start(false, Duration::from_millis(200));
     let (shared, aws) = (&r.shared, &r.aws);
     poll(Duration::from_secs(20), "the page is published", || {
         aws.sns

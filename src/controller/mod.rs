@@ -28,6 +28,8 @@ use status::{LoopReport, Status};
 
 /// A requested sync runs at most once per this period, so /sync cannot hammer AWS.
 pub const SYNC_COALESCE: Duration = Duration::from_secs(5);
+/// How long a stop waits for an SLO evaluation in progress.
+const EVALUATOR_STOP: Duration = Duration::from_secs(5);
 /// How often the files are re-read between loops to notice a new revision.
 const SOURCE_POLL: Duration = Duration::from_secs(1);
 
@@ -138,8 +140,16 @@ pub async fn run<A: Aws + 'static>(options: RunOptions, aws: A, shared: Arc<Shar
         options.plan.instance.clone(),
     ));
     reconcile(&options, &*aws, &shared).await;
-    if evaluator.await.is_err() {
-        tracing::error!("the SLO evaluator panicked");
+    // A page being published may finish; a slow CloudWatch read must not hold
+    // the stop past ECS's stop timeout.
+    let mut evaluator = evaluator;
+    match tokio::time::timeout(EVALUATOR_STOP, &mut evaluator).await {
+        Ok(Ok(())) => {}
+        Ok(Err(_)) => tracing::error!("the SLO evaluator panicked"),
+        Err(_) => {
+            evaluator.abort();
+            tracing::warn!("the SLO evaluator was stopped in the middle of an evaluation");
+        }
     }
 }
 

@@ -21,10 +21,16 @@ pub async fn run<A: Aws>(aws: Arc<A>, shared: Arc<Shared>, interval: Duration, i
         if let Some(inputs) = inputs.filter(|i| !i.desired.slos.is_empty()) {
             evaluate_once(&*aws, &shared, &inputs, interval, &instance).await;
         }
-        let next = started + interval;
+        // Registered before the check, so a stop between the two is not missed.
+        let stopped = shared.stopped.notified();
+        tokio::pin!(stopped);
+        stopped.as_mut().enable();
+        if shared.stopping() {
+            break;
+        }
         tokio::select! {
-            _ = tokio::time::sleep_until(next.into()) => {}
-            _ = shared.stopped.notified() => {}
+            _ = tokio::time::sleep_until((started + interval).into()) => {}
+            _ = stopped => {}
         }
     }
 }
