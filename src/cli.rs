@@ -42,6 +42,15 @@ pub enum Command {
     Schedule(ScheduleArgs),
     /// Print every SLO's burn rates, error budget left and alert state (reads CloudWatch).
     Slo(SloArgs),
+    /// Exit 0 when `URL` answers 200: the container health check, in an image without a shell.
+    Healthcheck(HealthcheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HealthcheckArgs {
+    /// An `http://host:port/path` URL, e.g. http://127.0.0.1:8080/healthz.
+    #[arg(default_value = "http://127.0.0.1:8080/healthz")]
+    pub url: String,
 }
 
 #[derive(Debug, Args)]

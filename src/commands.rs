@@ -9,7 +9,8 @@ use anyhow::Context;
 
 use crate::aws::Clients;
 use crate::cli::{
-    ApplyArgs, CrdsArgs, Files, Guard, Output, PlanArgs, RunArgs, ScheduleArgs, SloArgs,
+    ApplyArgs, CrdsArgs, Files, Guard, HealthcheckArgs, Output, PlanArgs, RunArgs, ScheduleArgs,
+    SloArgs,
 };
 use crate::controller::{self, RunOptions, Shared};
 use crate::desired::Desired;
@@ -320,5 +321,49 @@ pub async fn slo(args: &SloArgs) -> ExitCode {
         ExitCode::from(OK)
     } else {
         ExitCode::from(FAILED)
+    }
+}
+
+/// A plain HTTP/1.1 GET with a 3 s deadline; 0 on a 200 answer, 1 otherwise.
+pub fn healthcheck(args: &HealthcheckArgs) -> ExitCode {
+    use std::io::{Read, Write};
+    let answer = (|| -> Result<String, String> {
+        let rest = args
+            .url
+            .strip_prefix("http://")
+            .ok_or_else(|| format!("{}: only http:// URLs are checked", args.url))?;
+        let (host, path) = rest
+            .split_once('/')
+            .map_or((rest, "/".to_owned()), |(h, p)| (h, format!("/{p}")));
+        let deadline = std::time::Duration::from_secs(3);
+        let addr = std::net::ToSocketAddrs::to_socket_addrs(host)
+            .map_err(|e| format!("{host}: {e}"))?
+            .next()
+            .ok_or_else(|| format!("{host}: no address"))?;
+        let mut s = std::net::TcpStream::connect_timeout(&addr, deadline)
+            .map_err(|e| format!("{host}: {e}"))?;
+        s.set_read_timeout(Some(deadline))
+            .map_err(|e| e.to_string())?;
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        )
+        .map_err(|e| e.to_string())?;
+        let mut out = String::new();
+        s.read_to_string(&mut out).map_err(|e| e.to_string())?;
+        Ok(out)
+    })();
+    match answer {
+        Ok(a) if a.starts_with("HTTP/1.1 200") || a.starts_with("HTTP/1.0 200") => {
+            ExitCode::from(OK)
+        }
+        Ok(a) => {
+            eprintln!("unhealthy: {}", a.lines().next().unwrap_or_default());
+            ExitCode::from(FAILED)
+        }
+        Err(e) => {
+            eprintln!("unhealthy: {e}");
+            ExitCode::from(FAILED)
+        }
     }
 }

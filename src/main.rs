@@ -41,6 +41,7 @@ fn main() -> ExitCode {
             Command::Crds(args) => commands::crds(args),
             Command::Schedule(args) => Ok(commands::schedule(args)),
             Command::Slo(args) => Ok(commands::slo(args).await),
+            Command::Healthcheck(args) => Ok(commands::healthcheck(args)),
         }
     });
     match result {

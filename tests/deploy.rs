@@ -1,0 +1,294 @@
+//! `deploy/` stays true to the code: the IAM policy grants exactly the AWS
+//! operations the code can call (no more, no fewer), and the CloudFormation
+//! template and the task definition agree on what the container needs.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use support::root;
+
+/// Permissions a call needs besides its own action, and why (AWS's Service
+/// Authorization Reference and the Cloud Map API permissions reference).
+const IMPLIED: [(&str, &str); 14] = [
+    (
+        "application-autoscaling:TagResource",
+        "RegisterScalableTarget sends the ownership tags",
+    ),
+    (
+        "iam:CreateServiceLinkedRole",
+        "Application Auto Scaling's role for ECS, made by the first RegisterScalableTarget",
+    ),
+    (
+        "route53:CreateHostedZone",
+        "Create{Private,Public}DnsNamespace",
+    ),
+    (
+        "route53:GetHostedZone",
+        "DNS namespaces and their instances",
+    ),
+    (
+        "route53:ListHostedZonesByName",
+        "DNS namespaces and their instances",
+    ),
+    ("ec2:DescribeVpcs", "CreatePrivateDnsNamespace"),
+    ("ec2:DescribeRegions", "CreatePrivateDnsNamespace"),
+    (
+        "route53:ChangeResourceRecordSets",
+        "RegisterInstance in a DNS namespace",
+    ),
+    (
+        "route53:CreateHealthCheck",
+        "RegisterInstance with a health check",
+    ),
+    ("route53:GetHealthCheck", "Register/DeregisterInstance"),
+    ("route53:UpdateHealthCheck", "Register/DeregisterInstance"),
+    ("route53:DeleteHealthCheck", "Register/DeregisterInstance"),
+    (
+        "ec2:DescribeInstances",
+        "RegisterInstance (AWSCloudMapRegisterInstanceAccess)",
+    ),
+    (
+        "sns:TagResource",
+        "CreateTopic with tags (also called on its own)",
+    ),
+];
+
+/// Every `sdk_error(SERVICE, "Operation")` of `src/aws/`, as `prefix:Operation`:
+/// each SDK call site names its operation this way (`src/aws/mod.rs`).
+fn operations_in_code() -> BTreeSet<String> {
+    let mut files = Vec::new();
+    walk(&root().join("src/aws"), &mut files);
+    let mut ops = BTreeSet::new();
+    for path in files {
+        let text = std::fs::read_to_string(&path).expect("source");
+        let consts: Vec<(String, String)> = text
+            .lines()
+            .filter_map(|l| {
+                let rest = l.trim().strip_prefix("const ")?;
+                let (name, value) = rest.split_once(": &str = \"")?;
+                Some((name.to_owned(), value.trim_end_matches("\";").to_owned()))
+            })
+            .collect();
+        for call in text.split("sdk_error(").skip(1) {
+            let Some((args, _)) = call.split_once(')') else {
+                continue;
+            };
+            let Some((service, op)) = args.split_once(", \"") else {
+                continue;
+            };
+            let Some((_, prefix)) = consts.iter().find(|(n, _)| n == service.trim()) else {
+                continue;
+            };
+            ops.insert(format!("{prefix}:{}", op.trim_end_matches('"')));
+        }
+    }
+    ops
+}
+
+fn walk(dir: &Path, files: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("readable directory") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            walk(&path, files);
+        } else if path.extension().is_some_and(|e| e == "rs")
+            && !path.starts_with(root().join("src/aws/fake"))
+        {
+            files.push(path);
+        }
+    }
+}
+
+/// Every action the policy's statements allow.
+fn actions_in_policy(policy: &serde_json::Value) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for s in policy["Statement"].as_array().expect("Statement list") {
+        assert_eq!(s["Effect"], "Allow", "{s}");
+        match &s["Action"] {
+            serde_json::Value::String(a) => {
+                out.insert(a.clone());
+            }
+            serde_json::Value::Array(list) => {
+                out.extend(list.iter().filter_map(|a| a.as_str().map(str::to_owned)));
+            }
+            other => panic!("Action must be a string or a list: {other}"),
+        }
+    }
+    out
+}
+
+/// What the policy lacks and what it grants that no call needs.
+fn coverage(policy: &BTreeSet<String>) -> Result<(), String> {
+    let mut needed = operations_in_code();
+    needed.extend(IMPLIED.iter().map(|(a, _)| (*a).to_owned()));
+    let missing: Vec<&String> = needed.difference(policy).collect();
+    let extra: Vec<&String> = policy.difference(&needed).collect();
+    if missing.is_empty() && extra.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "deploy/iam-policy.json does not match the code:\n  missing (the code calls them): {missing:?}\n  not called by the code: {extra:?}"
+        ))
+    }
+}
+
+fn policy() -> serde_json::Value {
+    let text = std::fs::read_to_string(root().join("deploy/iam-policy.json")).expect("policy");
+    serde_json::from_str(&text).expect("policy JSON")
+}
+
+#[test]
+fn the_code_calls_every_aws_operation_through_sdk_error() {
+    let ops = operations_in_code();
+    // One per service at least, and the calls this project is known to make.
+    for op in [
+        "ecs:UpdateService",
+        "application-autoscaling:RegisterScalableTarget",
+        "servicediscovery:GetOperation",
+        "sns:Publish",
+        "cloudwatch:GetMetricData",
+        "cloudwatch:PutMetricData",
+    ] {
+        assert!(ops.contains(op), "{op} not found in {ops:?}");
+    }
+    assert!(ops.len() >= 45, "{} operations: {ops:?}", ops.len());
+}
+
+#[test]
+fn the_iam_policy_grants_exactly_what_the_code_calls() {
+    coverage(&actions_in_policy(&policy())).unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn the_coverage_check_fails_when_the_policy_misses_or_adds_an_action() {
+    let mut granted = actions_in_policy(&policy());
+    granted.remove("ecs:UpdateService");
+    let e = coverage(&granted).expect_err("a missing action is found");
+    assert!(
+        e.contains("missing (the code calls them): [\"ecs:UpdateService\"]"),
+        "{e}"
+    );
+    let mut granted = actions_in_policy(&policy());
+    granted.insert("ecs:DeleteCluster".to_owned());
+    let e = coverage(&granted).expect_err("an extra action is found");
+    assert!(
+        e.contains("not called by the code: [\"ecs:DeleteCluster\"]"),
+        "{e}"
+    );
+}
+
+#[test]
+fn deletions_are_conditioned_on_the_ownership_tag_of_the_task_definitions_instance() {
+    let p = policy();
+    let td = task_definition();
+    let instance = td["containerDefinitions"][0]["environment"]
+        .as_array()
+        .expect("environment")
+        .iter()
+        .find(|e| e["name"] == "ECS_OPERATOR_INSTANCE")
+        .map(|e| e["value"].clone())
+        .expect("ECS_OPERATOR_INSTANCE");
+    let conditioned: BTreeSet<String> = p["Statement"]
+        .as_array()
+        .expect("statements")
+        .iter()
+        .filter(|s| {
+            s["Condition"]["StringEquals"]["aws:ResourceTag/ecs-operator/instance"] == instance
+        })
+        .flat_map(|s| actions_in_policy(&serde_json::json!({"Statement": [s]})))
+        .collect();
+    for action in [
+        "ecs:DeleteService",
+        "application-autoscaling:DeregisterScalableTarget",
+        "servicediscovery:DeleteService",
+        "sns:DeleteTopic",
+        "cloudwatch:DeleteAlarms",
+    ] {
+        assert!(
+            conditioned.contains(action),
+            "{action} is not conditioned on aws:ResourceTag/ecs-operator/instance"
+        );
+    }
+}
+
+fn task_definition() -> serde_json::Value {
+    let text = std::fs::read_to_string(root().join("deploy/task-definition.json"))
+        .expect("task definition");
+    serde_json::from_str(&text).expect("task definition JSON")
+}
+
+#[test]
+fn the_task_definition_sets_only_variables_the_binary_reads_and_listens_where_it_maps() {
+    let td = task_definition();
+    let c = &td["containerDefinitions"][0];
+    let help = support::Moto::shared().operator(&["run", "--help"]);
+    help.expect_code(0);
+    let env: Vec<(&str, &str)> = c["environment"]
+        .as_array()
+        .expect("environment")
+        .iter()
+        .map(|e| {
+            (
+                e["name"].as_str().expect("name"),
+                e["value"].as_str().expect("value"),
+            )
+        })
+        .collect();
+    for (name, _) in &env {
+        if name.starts_with("ECS_OPERATOR_") {
+            assert!(
+                // clap wraps `[env: NAME=]` across lines; the name and `=]` stay together.
+                help.stdout.contains(&format!("{name}=]")),
+                "{name} is not a variable of `run`:\n{}",
+                help.stdout
+            );
+        }
+    }
+    let listen = env
+        .iter()
+        .find(|(n, _)| *n == "ECS_OPERATOR_LISTEN")
+        .map(|(_, v)| *v)
+        .expect("ECS_OPERATOR_LISTEN");
+    let port = c["portMappings"][0]["containerPort"]
+        .as_u64()
+        .expect("port");
+    assert!(listen.ends_with(&format!(":{port}")), "{listen} vs {port}");
+    let check = c["healthCheck"]["command"]
+        .as_array()
+        .expect("health check");
+    assert_eq!(check[1], "/ecs-operator");
+    assert_eq!(check[2], "healthcheck");
+    assert_eq!(check[3], format!("http://127.0.0.1:{port}/healthz"));
+    // ECS's default stop timeout: SIGTERM, then SIGKILL 30 s later; the operator stops well inside.
+    assert_eq!(c["stopTimeout"], 30);
+    assert_eq!(td["runtimePlatform"]["cpuArchitecture"], "ARM64");
+    assert_eq!(
+        (td["cpu"].as_str(), td["memory"].as_str()),
+        (Some("256"), Some("512"))
+    );
+    assert_eq!(c["logConfiguration"]["logDriver"], "awslogs");
+}
+
+#[test]
+fn the_health_check_command_passes_on_a_running_controller_and_fails_without_one() {
+    let moto = support::Moto::shared();
+    let dir = support::write_docs(&[(
+        "channel.yaml",
+        "apiVersion: ecs-operator/v1alpha1\nkind: AlertChannel\nmetadata: {name: ops}\nspec: {topicArn: \"arn:aws:sns:us-east-1:123456789012:ops\"}\n".to_owned(),
+    )]);
+    let ctl = support::controller::Controller::start(
+        moto,
+        support::path_str(dir.path()),
+        &support::unique("health"),
+        "30s",
+        &["--dry-run"],
+        &[],
+    );
+    let url = format!("http://127.0.0.1:{}/healthz", ctl.port);
+    moto.operator(&["healthcheck", &url]).expect_code(0);
+    drop(ctl);
+    let closed = moto.operator(&["healthcheck", &url]);
+    closed.expect_code(1);
+    assert!(closed.stderr.contains("unhealthy"), "{}", closed.stderr);
+}
