@@ -5,6 +5,8 @@ VENV   := .venv
 PYTHON ?= python3
 CARGO  ?= cargo
 STAMP  := $(VENV)/.installed-$(shell sha256sum tests/requirements-moto.txt | cut -c1-12)
+LINT_VENV  := .venv-lint
+LINT_STAMP := $(LINT_VENV)/.installed-$(shell sha256sum deploy/requirements-lint.txt | cut -c1-12)
 
 .PHONY: test lint demo bench bench-plan fmt crds clean-venv
 
@@ -18,9 +20,17 @@ $(STAMP): tests/requirements-moto.txt
 test: $(STAMP)
 	$(CARGO) test --all-targets
 
-lint:
+$(LINT_STAMP): deploy/requirements-lint.txt
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found: install Python 3.9+ (Debian: apt-get install python3 python3-venv)"; exit 1; }
+	$(PYTHON) -m venv $(LINT_VENV)
+	$(LINT_VENV)/bin/pip install --quiet --disable-pip-version-check -r deploy/requirements-lint.txt
+	rm -f $(LINT_VENV)/.installed-*
+	touch $@
+
+lint: $(LINT_STAMP)
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
+	$(LINT_VENV)/bin/cfn-lint deploy/cloudformation.yaml
 
 fmt:
 	$(CARGO) fmt --all

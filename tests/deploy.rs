@@ -292,3 +292,64 @@ fn the_health_check_command_passes_on_a_running_controller_and_fails_without_one
     closed.expect_code(1);
     assert!(closed.stderr.contains("unhealthy"), "{}", closed.stderr);
 }
+
+fn template() -> serde_json::Value {
+    let text =
+        std::fs::read_to_string(root().join("deploy/cloudformation.yaml")).expect("template");
+    serde_saphyr::from_str(&text).expect("the template is plain YAML (long-form intrinsics)")
+}
+
+#[test]
+fn the_template_runs_the_task_definition_with_the_policy_and_one_writer() {
+    let t = template();
+    let td = task_definition();
+    let want = &td["containerDefinitions"][0];
+    let r = &t["Resources"];
+    let props = &r["TaskDefinition"]["Properties"];
+    let got = &props["ContainerDefinitions"][0];
+    assert_eq!(props["Cpu"], td["cpu"]);
+    assert_eq!(props["Memory"], td["memory"]);
+    assert_eq!(props["RuntimePlatform"]["CpuArchitecture"], "ARM64");
+    assert_eq!(
+        got["PortMappings"][0]["ContainerPort"],
+        want["portMappings"][0]["containerPort"]
+    );
+    assert_eq!(
+        got["HealthCheck"]["Command"],
+        want["healthCheck"]["command"]
+    );
+    assert_eq!(got["StopTimeout"], want["stopTimeout"]);
+    assert_eq!(got["User"], want["user"]);
+    assert_eq!(
+        got["ReadonlyRootFilesystem"],
+        want["readonlyRootFilesystem"]
+    );
+    let names = |list: &serde_json::Value, key: &str| -> Vec<String> {
+        list.as_array()
+            .expect("environment")
+            .iter()
+            .map(|e| e[key].as_str().expect("name").to_owned())
+            .collect()
+    };
+    assert_eq!(
+        names(&got["Environment"], "Name"),
+        names(&want["environment"], "name")
+    );
+    assert_eq!(got["LogConfiguration"]["LogDriver"], "awslogs");
+    assert!(r["LogGroup"]["Properties"]["RetentionInDays"].is_object());
+    // The task role's policy is deploy/iam-policy.json, the instance a parameter.
+    let inline = &r["TaskRole"]["Properties"]["Policies"][0]["PolicyDocument"];
+    assert_eq!(actions_in_policy(inline), actions_in_policy(&policy()));
+    let deletions = &inline["Statement"][2];
+    assert_eq!(
+        deletions["Condition"]["StringEquals"]["aws:ResourceTag/ecs-operator/instance"]["Ref"],
+        "Instance"
+    );
+    // Without the lease: never two writers.
+    let deploy = &r["Service"]["Properties"]["DeploymentConfiguration"];
+    assert_eq!(
+        (&deploy["MinimumHealthyPercent"], &deploy["MaximumPercent"]),
+        (&serde_json::json!(0), &serde_json::json!(100))
+    );
+    assert_eq!(r["Service"]["Properties"]["DesiredCount"], 1);
+}
