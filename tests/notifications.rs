@@ -6,7 +6,7 @@ mod support;
 use std::time::Duration;
 
 use support::controller::Controller;
-use support::{Moto, block_on, docs, path_str, platform, poll, unique, write_docs};
+use support::{Moto, docs, path_str, platform, poll, unique, write_docs};
 
 #[test]
 fn drift_is_reported_once_and_a_rejected_revision_once_to_a_real_subscriber() {
@@ -44,15 +44,7 @@ fn drift_is_reported_once_and_a_rejected_revision_once_to_a_real_subscriber() {
     );
 
     // Drift by hand.
-    block_on(
-        moto.ecs()
-            .update_service()
-            .cluster(&cluster)
-            .service("web")
-            .desired_count(7)
-            .send(),
-    )
-    .expect("scale");
+    support::scale_by_hand(moto, &cluster, "web", 7);
     let mut got = Vec::new();
     poll(Duration::from_secs(30), "the drift report arrives", || {
         got.extend(moto.receive(&url));

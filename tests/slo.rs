@@ -61,15 +61,7 @@ fn a_fast_burn_pages_once_names_the_drift_it_saw_and_resolves_once() {
     );
     ctl.loops(2);
     // Someone scales the service by hand: corrected and reported.
-    block_on(
-        moto.ecs()
-            .update_service()
-            .cluster(&cluster)
-            .service("web")
-            .desired_count(7)
-            .send(),
-    )
-    .expect("scale");
+    support::scale_by_hand(moto, &cluster, "web", 7);
     let mut got = Vec::new();
     poll(Duration::from_secs(30), "the drift report arrives", || {
         got.extend(moto.receive(&url));

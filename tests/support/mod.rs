@@ -379,6 +379,19 @@ pub fn tag(s: &aws_sdk_ecs::types::Service, key: &str) -> Option<String> {
         .and_then(|t| t.value().map(str::to_owned))
 }
 
+/// Someone scales a service by hand, as drift.
+pub fn scale_by_hand(moto: &Moto, cluster: &str, service: &str, count: i32) {
+    block_on(
+        moto.ecs()
+            .update_service()
+            .cluster(cluster)
+            .service(service)
+            .desired_count(count)
+            .send(),
+    )
+    .expect("scale by hand");
+}
+
 /// What people change by hand: a Fargate Spot strategy…
 pub fn spot_strategy() -> aws_sdk_ecs::types::CapacityProviderStrategyItem {
     aws_sdk_ecs::types::CapacityProviderStrategyItem::builder()
