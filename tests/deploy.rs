@@ -353,3 +353,70 @@ fn the_template_runs_the_task_definition_with_the_policy_and_one_writer() {
     );
     assert_eq!(r["Service"]["Properties"]["DesiredCount"], 1);
 }
+
+/// The operator arguments of every `docker run … "<image>" ARGS` line of the workflow.
+fn workflow_commands() -> Vec<Vec<String>> {
+    let text = std::fs::read_to_string(root().join("deploy/github-actions/desired-state.yml"))
+        .expect("workflow");
+    let workflow: serde_json::Value = serde_saphyr::from_str(&text).expect("workflow YAML");
+    let mut out = Vec::new();
+    for job in workflow["jobs"].as_object().expect("jobs").values() {
+        for step in job["steps"].as_array().expect("steps") {
+            let Some(run) = step["run"].as_str() else {
+                continue;
+            };
+            let run = run
+                .replace("\\\n", " ")
+                .replace("${{ vars.INSTANCE }}", "workflow");
+            for line in run.lines().filter(|l| l.contains("docker run")) {
+                let Some((_, args)) = line.split_once("\"${{ vars.OPERATOR_IMAGE }}\" ") else {
+                    continue;
+                };
+                let args = args.split(" > ").next().unwrap_or(args);
+                out.push(
+                    args.split_whitespace()
+                        .map(|a| a.trim_matches('"').to_owned())
+                        .collect(),
+                );
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_workflows_operator_commands_run_on_a_desired_state_repository() {
+    let commands = workflow_commands();
+    let mut verbs: Vec<&str> = commands.iter().map(|c| c[0].as_str()).collect();
+    verbs.sort_unstable();
+    assert_eq!(verbs, ["plan", "validate"], "{commands:?}");
+    let moto = support::Moto::shared();
+    // A desired-state repository: `desired/` with the documents.
+    let dir = support::write_docs(&[(
+        "desired/channel.yaml",
+        "apiVersion: ecs-operator/v1alpha1\nkind: AlertChannel\nmetadata: {name: ops}\nspec: {topicName: workflow-ops}\n".to_owned(),
+    )]);
+    for args in &commands {
+        let args: Vec<String> = args
+            .iter()
+            .map(|a| match a.as_str() {
+                "desired" => dir.path().join("desired").display().to_string(),
+                other => other.to_owned(),
+            })
+            .collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let run = moto.operator(&args);
+        match args[0] {
+            "validate" => {
+                run.expect_code(0);
+            }
+            _ => {
+                // 2: changes (the topic does not exist yet); the JSON is what the comment shows.
+                run.expect_code(2);
+                let plan: serde_json::Value = serde_json::from_str(&run.stdout).expect("plan JSON");
+                assert_eq!(plan["schema"], "ecs-operator/plan/v1");
+                assert_eq!(plan["summary"]["create"], 1, "{plan:#}");
+            }
+        }
+    }
+}
