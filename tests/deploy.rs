@@ -179,7 +179,7 @@ fn the_coverage_check_fails_when_the_policy_misses_or_adds_an_action() {
 }
 
 #[test]
-fn deletions_are_conditioned_on_the_ownership_tag_of_the_task_definitions_instance() {
+fn updates_and_deletions_are_conditioned_on_the_ownership_tag_of_the_task_definitions_instance() {
     let p = policy();
     let td = task_definition();
     let instance = td["containerDefinitions"][0]["environment"]
@@ -198,7 +198,18 @@ fn deletions_are_conditioned_on_the_ownership_tag_of_the_task_definitions_instan
         })
         .flat_map(|s| actions_in_policy(&serde_json::json!({"Statement": [s]})))
         .collect();
+    let created: BTreeSet<String> = p["Statement"]
+        .as_array()
+        .expect("statements")
+        .iter()
+        .filter(|s| {
+            s["Condition"]["StringEquals"]["aws:RequestTag/ecs-operator/instance"] == instance
+        })
+        .flat_map(|s| actions_in_policy(&serde_json::json!({"Statement": [s]})))
+        .collect();
+    assert!(created.contains("ecs:CreateService"), "{created:?}");
     for action in [
+        "ecs:UpdateService",
         "ecs:DeleteService",
         "application-autoscaling:DeregisterScalableTarget",
         "servicediscovery:DeleteService",
@@ -340,11 +351,17 @@ fn the_template_runs_the_task_definition_with_the_policy_and_one_writer() {
     // The task role's policy is deploy/iam-policy.json, the instance a parameter.
     let inline = &r["TaskRole"]["Properties"]["Policies"][0]["PolicyDocument"];
     assert_eq!(actions_in_policy(inline), actions_in_policy(&policy()));
-    let deletions = &inline["Statement"][2];
-    assert_eq!(
-        deletions["Condition"]["StringEquals"]["aws:ResourceTag/ecs-operator/instance"]["Ref"],
-        "Instance"
-    );
+    let conditioned: Vec<&serde_json::Value> = inline["Statement"]
+        .as_array()
+        .expect("statements")
+        .iter()
+        .filter(|st| {
+            let c = &st["Condition"]["StringEquals"];
+            c["aws:ResourceTag/ecs-operator/instance"]["Ref"] == "Instance"
+                || c["aws:RequestTag/ecs-operator/instance"]["Ref"] == "Instance"
+        })
+        .collect();
+    assert_eq!(conditioned.len(), 3, "create, update and delete statements");
     // Without the lease: never two writers.
     let deploy = &r["Service"]["Properties"]["DeploymentConfiguration"];
     assert_eq!(

@@ -186,7 +186,8 @@ fn drift_made_by_hand_is_planned_and_corrected_but_unmanaged_fields_are_not_touc
     assert_eq!(step["action"], "update");
     assert_eq!(
         step["calls"],
-        serde_json::json!(["ecs:UpdateService", "ecs:TagResource"])
+        // Tagged first: the IAM policy lets the operator update only what it owns.
+        serde_json::json!(["ecs:TagResource", "ecs:UpdateService"])
     );
 
     moto.operator(&["apply", "-f", files, "--instance", &instance])

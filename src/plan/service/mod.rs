@@ -328,17 +328,19 @@ pub fn plan_service(
         }
         return step;
     }
-    if diff.touched {
-        let mut update = diff.update;
-        update.cluster = ds.cluster.clone();
-        update.name = ds.service_name.clone();
-        step.ops.push(Op::UpdateService(update));
-    }
+    // Tags first: the task role may update only services tagged with its
+    // instance (deploy/iam-policy.json), so an adopted one is tagged, then updated.
     if !missing_tags.is_empty() {
         step.ops.push(Op::TagService {
             arn: live.arn.clone(),
             tags: missing_tags,
         });
+    }
+    if diff.touched {
+        let mut update = diff.update;
+        update.cluster = ds.cluster.clone();
+        update.name = ds.service_name.clone();
+        step.ops.push(Op::UpdateService(update));
     }
     step.action = match (adopting, step.ops.is_empty()) {
         (true, _) => Action::Adopt,
