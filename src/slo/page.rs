@@ -64,7 +64,6 @@ fn rate(r: Option<f64>) -> String {
 }
 
 /// The message for `notice` on `evaluation` at `severity`.
-#[allow(clippy::too_many_arguments)] // one call site; a struct would only rename them
 pub fn page<'a>(
     evaluation: &'a Evaluation,
     severity: BurnSeverity,
