@@ -148,39 +148,13 @@ fn start(hang: bool, slo_interval: Duration) -> Running {
         cloudwatch,
     });
     let (s, a) = (shared.clone(), aws.clone());
-    let controller = runtime.spawn(async move { controller::run(options, ArcAws(a), s).await });
+    let controller = runtime.spawn(async move { controller::run(options, a, s).await });
     Running {
         shared,
         aws,
         runtime,
         controller,
         _dir: dir,
-    }
-}
-
-/// `Aws` for an `Arc` of clients, so the test keeps a handle on the fakes.
-struct ArcAws(Arc<Aws>);
-
-impl ecs_operator::aws::Aws for ArcAws {
-    type Ecs = FakeEcs;
-    type Scaling = FakeScaling;
-    type Discovery = FakeDiscovery;
-    type Sns = FakeSns;
-    type CloudWatch = SlowCloudWatch;
-    fn ecs(&self) -> &FakeEcs {
-        &self.0.ecs
-    }
-    fn scaling(&self) -> &FakeScaling {
-        &self.0.scaling
-    }
-    fn discovery(&self) -> &FakeDiscovery {
-        &self.0.discovery
-    }
-    fn sns(&self) -> &FakeSns {
-        &self.0.sns
-    }
-    fn cloudwatch(&self) -> &SlowCloudWatch {
-        &self.0.cloudwatch
     }
 }
 

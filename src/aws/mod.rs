@@ -240,6 +240,30 @@ where
     }
 }
 
+/// Shared clients are clients: a caller can keep a handle on what it hands out.
+impl<A: Aws> Aws for std::sync::Arc<A> {
+    type Ecs = A::Ecs;
+    type Scaling = A::Scaling;
+    type Discovery = A::Discovery;
+    type Sns = A::Sns;
+    type CloudWatch = A::CloudWatch;
+    fn ecs(&self) -> &A::Ecs {
+        (**self).ecs()
+    }
+    fn scaling(&self) -> &A::Scaling {
+        (**self).scaling()
+    }
+    fn discovery(&self) -> &A::Discovery {
+        (**self).discovery()
+    }
+    fn sns(&self) -> &A::Sns {
+        (**self).sns()
+    }
+    fn cloudwatch(&self) -> &A::CloudWatch {
+        (**self).cloudwatch()
+    }
+}
+
 /// The SDK clients.
 pub type SdkClients = Clients<
     ecs::SdkEcs,
