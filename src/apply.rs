@@ -1,12 +1,13 @@
 //! Sending a plan's writes: steps in plan order, ops of a step in sequence; a
 //! failed step never stops the others, but defers the steps that depend on it.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use futures_util::future::join_all;
 use serde::Serialize;
-
-use std::collections::BTreeMap;
+use tokio::sync::{Semaphore, watch};
 
 use crate::aws::autoscaling::ScalingApi;
 use crate::aws::cloudwatch::CloudWatchApi;
@@ -16,7 +17,7 @@ use crate::aws::sns::SnsApi;
 use crate::aws::{Aws, AwsError, ErrorKind};
 use crate::model::DocRef;
 use crate::plan::discovery::CmRef;
-use crate::plan::{Op, Plan};
+use crate::plan::{Op, Plan, Step};
 
 /// What happened to one step's writes.
 #[derive(Debug, Clone, Serialize)]
@@ -47,53 +48,148 @@ impl Outcome {
     }
 }
 
-/// Sends every runnable op. `stop` is checked between writes, so a stop request
-/// lets the write in flight finish and sends nothing after it.
-pub async fn apply<A: Aws>(plan: &Plan, aws: &A, stop: &AtomicBool) -> Outcome {
+/// Writes in flight at once per AWS service. Resources are independent, but
+/// AWS throttles an account's writes to a service as a whole.
+pub const WRITES_PER_SERVICE: usize = 4;
+
+/// Sends every runnable op of the steps `ready` lets through. Each resource's
+/// ops go in sequence; resources go concurrently, at most
+/// `WRITES_PER_SERVICE` writes per AWS service at a time, and a step waits for
+/// the step it depends on. `stop` is checked before every write: a stop lets
+/// the writes in flight finish and starts none after them.
+pub async fn apply<A: Aws>(
+    plan: &Plan,
+    aws: &A,
+    stop: &AtomicBool,
+    ready: impl Fn(&DocRef) -> bool,
+) -> Outcome {
+    let made = Mutex::new(Made::default());
+    let permits: BTreeMap<&'static str, Semaphore> = SERVICES
+        .iter()
+        .map(|s| (*s, Semaphore::new(WRITES_PER_SERVICE)))
+        .collect();
+    let steps: Vec<&Step> = plan
+        .steps
+        .iter()
+        .filter(|s| !s.runnable_ops().is_empty() && ready(&s.resource))
+        .collect();
+    // Each step says here whether it succeeded; its dependents wait for that.
+    let mut done: BTreeMap<&DocRef, watch::Sender<Option<bool>>> = BTreeMap::new();
+    for step in &steps {
+        done.insert(&step.resource, watch::channel(None).0);
+    }
+    let runs = steps.iter().map(|step| {
+        let done = &done;
+        let made = &made;
+        let permits = &permits;
+        async move {
+            let result = run_step(step, aws, stop, made, permits, done).await;
+            let ok = result.as_ref().is_some_and(|(r, _)| r.error.is_none());
+            if let Some(tx) = done.get(&step.resource) {
+                tx.send_replace(Some(ok));
+            }
+            result
+        }
+    });
     let mut outcome = Outcome::default();
-    let mut made = Made::default();
-    let mut failed: BTreeSet<DocRef> = BTreeSet::new();
-    for step in &plan.steps {
-        let ops = step.runnable_ops();
-        if ops.is_empty() {
-            continue;
-        }
-        let mut result = StepOutcome {
-            resource: step.resource.clone(),
-            target: step.target.clone(),
-            writes: 0,
-            error: None,
-            transient: false,
-        };
-        if let Some(dep) = step.depends_on.as_ref().filter(|d| failed.contains(*d)) {
-            // SPEC §3: a failed dependency defers its dependents.
-            result.error = Some(format!("deferred: {dep} failed"));
-            result.transient = true;
-            failed.insert(step.resource.clone());
-            outcome.steps.push(result);
-            continue;
-        }
-        for op in ops {
-            if stop.load(Ordering::SeqCst) {
-                outcome.interrupted = true;
-                break;
+    for result in join_all(runs).await {
+        match result {
+            Some((step, interrupted)) => {
+                outcome.interrupted |= interrupted;
+                outcome.steps.push(step);
             }
-            result.writes += 1;
-            if let Err(e) = send(op, aws, &mut made).await {
-                tracing::warn!(resource = %step.resource, action = step.action.key(), error = %e, "write failed");
-                result.transient = e.is_transient();
-                result.error = Some(e.to_string());
-                failed.insert(step.resource.clone());
-                break;
-            }
-            tracing::info!(resource = %step.resource, action = step.action.key(), call = crate::plan::json::call_name(op), "write sent");
-        }
-        outcome.steps.push(result);
-        if outcome.interrupted {
-            break;
+            None => outcome.interrupted = true,
         }
     }
     outcome
+}
+
+/// One resource's ops in order. `None` when a stop came before its first write.
+async fn run_step<A: Aws>(
+    step: &Step,
+    aws: &A,
+    stop: &AtomicBool,
+    made: &Mutex<Made>,
+    permits: &BTreeMap<&'static str, Semaphore>,
+    done: &BTreeMap<&DocRef, watch::Sender<Option<bool>>>,
+) -> Option<(StepOutcome, bool)> {
+    let mut result = StepOutcome {
+        resource: step.resource.clone(),
+        target: step.target.clone(),
+        writes: 0,
+        error: None,
+        transient: false,
+    };
+    if let Some(dep) = &step.depends_on
+        && let Some(tx) = done.get(dep)
+    {
+        let mut rx = tx.subscribe();
+        let ok = rx.wait_for(Option::is_some).await.map(|v| *v == Some(true));
+        if !matches!(ok, Ok(true)) {
+            if stop.load(Ordering::SeqCst) {
+                return None;
+            }
+            // SPEC §3: a failed dependency defers its dependents.
+            result.error = Some(format!("deferred: {dep} failed"));
+            result.transient = true;
+            return Some((result, false));
+        }
+    }
+    for op in step.runnable_ops() {
+        if stop.load(Ordering::SeqCst) {
+            return (result.writes > 0).then_some((result, true));
+        }
+        let permit = permits.get(service_of(op)).map(Semaphore::acquire);
+        let _permit = match permit {
+            Some(p) => p.await.ok(),
+            None => None,
+        };
+        result.writes += 1;
+        if let Err(e) = send(op, aws, made).await {
+            tracing::warn!(resource = %step.resource, action = step.action.key(), error = %e, "write failed");
+            result.transient = e.is_transient();
+            result.error = Some(e.to_string());
+            break;
+        }
+        tracing::info!(resource = %step.resource, action = step.action.key(), call = crate::plan::json::call_name(op), "write sent");
+    }
+    Some((result, false))
+}
+
+const SERVICES: [&str; 5] = [
+    "ecs",
+    "application-autoscaling",
+    "servicediscovery",
+    "sns",
+    "cloudwatch",
+];
+
+/// The AWS service an op writes to, for its concurrency limit.
+fn service_of(op: &Op) -> &'static str {
+    match op {
+        Op::CreateService(_)
+        | Op::UpdateService(_)
+        | Op::TagService { .. }
+        | Op::ScaleToZero { .. }
+        | Op::DeleteService { .. } => "ecs",
+        Op::RegisterTarget { .. }
+        | Op::PutPolicy { .. }
+        | Op::DeletePolicy { .. }
+        | Op::DeregisterTarget { .. } => "application-autoscaling",
+        Op::CreateNamespace { .. }
+        | Op::CreateCmService { .. }
+        | Op::UpdateCmDns { .. }
+        | Op::TagCmService { .. }
+        | Op::RegisterInstance { .. }
+        | Op::DeregisterInstance { .. }
+        | Op::DeleteCmService { .. } => "servicediscovery",
+        Op::CreateTopic { .. }
+        | Op::TagTopic { .. }
+        | Op::Subscribe { .. }
+        | Op::Unsubscribe { .. }
+        | Op::DeleteTopic { .. } => "sns",
+        Op::PutAlarm { .. } | Op::TagAlarm { .. } | Op::DeleteAlarms { .. } => "cloudwatch",
+    }
 }
 
 /// What earlier ops of this apply created, for the ops that need its ids.
@@ -184,18 +280,18 @@ fn unmade(what: &str, name: &str) -> AwsError {
     }
 }
 
-async fn send<A: Aws>(op: &Op, aws: &A, made: &mut Made) -> Result<(), AwsError> {
+async fn send<A: Aws>(op: &Op, aws: &A, made: &Mutex<Made>) -> Result<(), AwsError> {
     let cm = aws.discovery();
     match op {
         Op::CreateService(input) => {
             let mut input = input.clone();
-            input.service_registries = made.registries(&input.service_registries)?;
+            input.service_registries = lock(made).registries(&input.service_registries)?;
             aws.ecs().create_service(&input).await.map(|_| ())
         }
         Op::UpdateService(input) => {
             let mut input = input.clone();
             if let Some(regs) = &input.service_registries {
-                input.service_registries = Some(made.registries(regs)?);
+                input.service_registries = Some(lock(made).registries(regs)?);
             }
             aws.ecs().update_service(&input).await
         }
@@ -247,7 +343,7 @@ async fn send<A: Aws>(op: &Op, aws: &A, made: &mut Made) -> Result<(), AwsError>
                     .map(|n| n.id)
                     .ok_or_else(|| unmade("namespace", name))?,
             };
-            made.namespaces.insert(name.clone(), id);
+            lock(made).namespaces.insert(name.clone(), id);
             Ok(())
         }
         Op::CreateCmService {
@@ -255,9 +351,9 @@ async fn send<A: Aws>(op: &Op, aws: &A, made: &mut Made) -> Result<(), AwsError>
             namespace,
             input,
         } => {
-            let namespace_id = made.namespace(namespace)?;
+            let namespace_id = lock(made).namespace(namespace)?;
             let created = cm.create_service(&namespace_id, input).await?;
-            made.services.insert(doc.clone(), created);
+            lock(made).services.insert(doc.clone(), created);
             Ok(())
         }
         Op::UpdateCmDns { service_id, dns } => {
@@ -268,7 +364,7 @@ async fn send<A: Aws>(op: &Op, aws: &A, made: &mut Made) -> Result<(), AwsError>
         }
         Op::TagCmService { arn, tags } => cm.tag(arn, tags).await,
         Op::RegisterInstance { service, instance } => {
-            let service_id = made.service(service)?;
+            let service_id = lock(made).service(service)?;
             let operation = cm.register_instance(&service_id, instance).await?;
             wait_for(cm, &operation, OPERATION_DEADLINE)
                 .await
@@ -286,7 +382,7 @@ async fn send<A: Aws>(op: &Op, aws: &A, made: &mut Made) -> Result<(), AwsError>
         Op::DeleteCmService { service_id } => cm.delete_service(service_id).await,
         Op::CreateTopic { doc, name, tags } => {
             let arn = aws.sns().create_topic(name, tags).await?;
-            made.topics.insert(doc.clone(), arn);
+            lock(made).topics.insert(doc.clone(), arn);
             Ok(())
         }
         Op::TagTopic { arn, tags } => aws.sns().tag_topic(arn, tags).await,
@@ -295,20 +391,28 @@ async fn send<A: Aws>(op: &Op, aws: &A, made: &mut Made) -> Result<(), AwsError>
             protocol,
             endpoint,
         } => {
-            let arn = made.topic(topic)?;
+            let arn = lock(made).topic(topic)?;
             aws.sns().subscribe(&arn, protocol, endpoint).await
         }
         Op::Unsubscribe { arn } => aws.sns().unsubscribe(arn).await,
         Op::DeleteTopic { arn } => aws.sns().delete_topic(arn).await,
         Op::PutAlarm { config, keep, tags } => {
             let mut config = config.clone();
-            config.alarm_actions = made.actions(&config.alarm_actions)?;
-            config.ok_actions = made.actions(&config.ok_actions)?;
+            config.alarm_actions = lock(made).actions(&config.alarm_actions)?;
+            config.ok_actions = lock(made).actions(&config.ok_actions)?;
             aws.cloudwatch()
                 .put_alarm(&config, keep.as_deref(), tags)
                 .await
         }
         Op::TagAlarm { arn, tags } => aws.cloudwatch().tag_alarm(arn, tags).await,
         Op::DeleteAlarms { names } => aws.cloudwatch().delete_alarms(names).await,
+    }
+}
+
+/// What was made, even if a panicking write poisoned the lock (plain data).
+fn lock(made: &Mutex<Made>) -> std::sync::MutexGuard<'_, Made> {
+    match made.lock() {
+        Ok(m) => m,
+        Err(poisoned) => poisoned.into_inner(),
     }
 }

@@ -22,8 +22,35 @@ pub struct Cli {
         default_value = "default"
     )]
     pub instance: String,
+    /// Attempts of one AWS call before its resource is left for the next loop.
+    #[arg(
+        long,
+        global = true,
+        env = "ECS_OPERATOR_RETRY_ATTEMPTS",
+        default_value_t = 5
+    )]
+    pub retry_attempts: usize,
+    /// First retry delay in milliseconds; doubles (with jitter) up to 10 s.
+    /// A throttle closes its AWS service to every call for that long.
+    #[arg(
+        long,
+        global = true,
+        env = "ECS_OPERATOR_RETRY_BASE_MS",
+        default_value_t = 200
+    )]
+    pub retry_base_ms: u64,
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    pub fn retry(&self) -> crate::aws::call::RetryPolicy {
+        crate::aws::call::RetryPolicy {
+            attempts: self.retry_attempts.max(1),
+            base: std::time::Duration::from_millis(self.retry_base_ms),
+            ..crate::aws::call::RetryPolicy::default()
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

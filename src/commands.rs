@@ -8,6 +8,7 @@ use std::sync::atomic::AtomicBool;
 use anyhow::Context;
 
 use crate::aws::Clients;
+use crate::aws::call::RetryPolicy;
 use crate::cli::{
     ApplyArgs, CrdsArgs, Files, Guard, HealthcheckArgs, Output, PlanArgs, RunArgs, ScheduleArgs,
     SloArgs,
@@ -57,12 +58,12 @@ pub fn validate(files: &Files) -> ExitCode {
     }
 }
 
-pub async fn plan(instance: &str, args: &PlanArgs) -> ExitCode {
+pub async fn plan(instance: &str, retry: RetryPolicy, args: &PlanArgs) -> ExitCode {
     let Some(desired) = load(&args.files) else {
         return ExitCode::from(FAILED);
     };
     let metrics = Arc::new(Metrics::default());
-    let aws = Clients::from_environment(metrics).await;
+    let aws = Clients::from_environment(metrics, retry).await;
     let at = args.at.unwrap_or_else(jiff::Timestamp::now);
     let mut memory = crate::observed::Memory::default();
     let observed = observe(&desired, &aws, instance, &mut memory, at).await;
@@ -91,12 +92,12 @@ pub async fn plan(instance: &str, args: &PlanArgs) -> ExitCode {
     }
 }
 
-pub async fn apply(instance: &str, args: &ApplyArgs) -> ExitCode {
+pub async fn apply(instance: &str, retry: RetryPolicy, args: &ApplyArgs) -> ExitCode {
     let Some(desired) = load(&args.files) else {
         return ExitCode::from(FAILED);
     };
     let metrics = Arc::new(Metrics::default());
-    let aws = Clients::from_environment(metrics.clone()).await;
+    let aws = Clients::from_environment(metrics.clone(), retry).await;
     let options = plan_options(instance, &args.guard);
     let stop = AtomicBool::new(false);
     let colour = std::io::stdout().is_terminal();
@@ -131,7 +132,7 @@ pub async fn apply(instance: &str, args: &ApplyArgs) -> ExitCode {
         }
         println!("--- pass {passes}");
         print!("{}", plan::text::render(&plan, colour));
-        let outcome = crate::apply::apply(&plan, &aws, &stop).await;
+        let outcome = crate::apply::apply(&plan, &aws, &stop, |_| true).await;
         memory.forget_tagged(&plan);
         for f in outcome.failures() {
             eprintln!(
@@ -161,7 +162,7 @@ pub async fn apply(instance: &str, args: &ApplyArgs) -> ExitCode {
     ExitCode::from(if failed { FAILED } else { OK })
 }
 
-pub async fn run(instance: &str, args: &RunArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(instance: &str, retry: RetryPolicy, args: &RunArgs) -> anyhow::Result<ExitCode> {
     let options = RunOptions {
         files: args.files.files.clone(),
         state_file: args.state_file.clone(),
@@ -175,7 +176,7 @@ pub async fn run(instance: &str, args: &RunArgs) -> anyhow::Result<ExitCode> {
         },
     };
     let metrics = Arc::new(Metrics::default());
-    let aws = Clients::from_environment(metrics.clone()).await;
+    let aws = Clients::from_environment(metrics.clone(), retry).await;
     let shared = Arc::new(Shared::new(metrics, &options));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -277,7 +278,7 @@ pub fn schedule(args: &ScheduleArgs) -> ExitCode {
 }
 
 /// Reads the SLO metrics once and prints every SLO's burn rates, budget and alerts.
-pub async fn slo(args: &SloArgs) -> ExitCode {
+pub async fn slo(retry: RetryPolicy, args: &SloArgs) -> ExitCode {
     let Some(desired) = load(&args.files) else {
         return ExitCode::from(FAILED);
     };
@@ -286,7 +287,7 @@ pub async fn slo(args: &SloArgs) -> ExitCode {
         return ExitCode::from(OK);
     }
     let metrics = Arc::new(Metrics::default());
-    let aws = Clients::from_environment(metrics.clone()).await;
+    let aws = Clients::from_environment(metrics.clone(), retry).await;
     let at = args.at.unwrap_or_else(jiff::Timestamp::now);
     let reads = crate::slo::query::plan_reads(&desired, at);
     let readings = crate::slo::read::read(&reads, &aws.cloudwatch).await;

@@ -35,12 +35,12 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match &cli.command {
             Command::Validate(files) => Ok(commands::validate(files)),
-            Command::Plan(args) => Ok(commands::plan(&cli.instance, args).await),
-            Command::Apply(args) => Ok(commands::apply(&cli.instance, args).await),
-            Command::Run(args) => commands::run(&cli.instance, args).await,
+            Command::Plan(args) => Ok(commands::plan(&cli.instance, cli.retry(), args).await),
+            Command::Apply(args) => Ok(commands::apply(&cli.instance, cli.retry(), args).await),
+            Command::Run(args) => commands::run(&cli.instance, cli.retry(), args).await,
             Command::Crds(args) => commands::crds(args),
             Command::Schedule(args) => Ok(commands::schedule(args)),
-            Command::Slo(args) => Ok(commands::slo(args).await),
+            Command::Slo(args) => Ok(commands::slo(cli.retry(), args).await),
             Command::Healthcheck(args) => Ok(commands::healthcheck(args)),
         }
     });

@@ -19,6 +19,17 @@ struct CallLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OperationLabels {
+    service: &'static str,
+    operation: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ServiceLabels {
+    service: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct SloWindowLabels {
     slo: String,
     window: String,
@@ -39,6 +50,8 @@ struct ResultLabels {
 pub struct Metrics {
     registry: Registry,
     api_calls: Family<CallLabels, Counter>,
+    throttled: Family<OperationLabels, Counter>,
+    service_backoff: Family<ServiceLabels, Gauge<f64, AtomicU64>>,
     loops: Family<ResultLabels, Counter>,
     drifted: Gauge,
     loop_seconds: Histogram,
@@ -65,6 +78,18 @@ impl Default for Metrics {
             "aws_api_calls",
             "AWS API calls by service, operation and result",
             api_calls.clone(),
+        );
+        let throttled = Family::<OperationLabels, Counter>::default();
+        registry.register(
+            "aws_throttled_calls",
+            "AWS API attempts refused by throttling, by service and operation",
+            throttled.clone(),
+        );
+        let service_backoff = Family::<ServiceLabels, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "aws_service_backoff_seconds",
+            "How long calls to an AWS service wait after its last throttle (0 once a call succeeds)",
+            service_backoff.clone(),
         );
         let loops = Family::<ResultLabels, Counter>::default();
         registry.register("loops", "Reconcile loops by result", loops.clone());
@@ -103,6 +128,8 @@ impl Default for Metrics {
             slo_burn_rate,
             slo_budget,
             api_calls,
+            throttled,
+            service_backoff,
             loops,
             drifted,
             loop_seconds,
@@ -126,7 +153,19 @@ impl Metrics {
         }
     }
 
-    /// Calls made so far, by `service:Operation`.
+    pub fn throttled(&self, service: &'static str, operation: &'static str) {
+        self.throttled
+            .get_or_create(&OperationLabels { service, operation })
+            .inc();
+    }
+
+    pub fn service_backoff(&self, service: &'static str, seconds: f64) {
+        self.service_backoff
+            .get_or_create(&ServiceLabels { service })
+            .set(seconds);
+    }
+
+    /// Calls made so far (every attempt), by `service:Operation`.
     pub fn call_counts(&self) -> BTreeMap<String, u64> {
         self.counts.lock().map(|c| c.clone()).unwrap_or_default()
     }

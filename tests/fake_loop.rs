@@ -70,7 +70,7 @@ fn converge(desired: &Desired, aws: &Aws, options: &PlanOptions) -> usize {
         if !p.has_ops() {
             return pass;
         }
-        let outcome = block_on(apply(&p, aws, &stop));
+        let outcome = block_on(apply(&p, aws, &stop, |_| true));
         assert_eq!(outcome.failures().count(), 0, "{outcome:?}");
     }
     panic!("not converged in 3 passes");
@@ -146,7 +146,7 @@ fn a_failed_write_does_not_stop_the_other_services() {
     aws.ecs.fail_next("UpdateService", ErrorKind::Throttled);
     let observed = block_on(observe(&d, &aws, "default", &mut Memory::default(), now()));
     let p = plan(&d, &observed, now(), &PlanOptions::default());
-    let outcome = block_on(apply(&p, &aws, &AtomicBool::new(false)));
+    let outcome = block_on(apply(&p, &aws, &AtomicBool::new(false), |_| true));
     let failed: Vec<_> = outcome.failures().map(|f| f.resource.to_string()).collect();
     assert_eq!(failed, ["Service/a"]);
     assert_eq!(
@@ -198,7 +198,7 @@ fn a_stop_request_sends_nothing_after_the_write_in_flight() {
     let aws = fake();
     let observed = block_on(observe(&d, &aws, "default", &mut Memory::default(), now()));
     let p = plan(&d, &observed, now(), &PlanOptions::default());
-    let outcome = block_on(apply(&p, &aws, &AtomicBool::new(true)));
+    let outcome = block_on(apply(&p, &aws, &AtomicBool::new(true), |_| true));
     assert!(outcome.interrupted);
     assert_eq!(aws.ecs.writes(), 0);
 }
@@ -241,7 +241,7 @@ fn a_failed_service_defers_its_autoscaler() {
     aws.ecs.fail_next("CreateService", ErrorKind::Transient);
     let observed = block_on(observe(&d, &aws, "default", &mut Memory::default(), now()));
     let p = plan(&d, &observed, now(), &PlanOptions::default());
-    let outcome = block_on(apply(&p, &aws, &AtomicBool::new(false)));
+    let outcome = block_on(apply(&p, &aws, &AtomicBool::new(false), |_| true));
     let errors: Vec<String> = outcome.failures().filter_map(|f| f.error.clone()).collect();
     assert_eq!(errors.len(), 2, "{errors:?}");
     assert!(
@@ -282,7 +282,7 @@ fn a_stale_instance_goes_only_when_seen_stale_twice_stale_after_apart() {
             .expect("instant");
         let observed = block_on(observe(&d, &aws, "default", memory, t));
         let p = plan(&d, &observed, t, &PlanOptions::default());
-        block_on(apply(&p, &aws, &AtomicBool::new(false)));
+        block_on(apply(&p, &aws, &AtomicBool::new(false), |_| true));
     };
     let ids = |aws: &Aws| {
         let mut v: Vec<String> = aws
@@ -322,7 +322,7 @@ fn a_failed_task_listing_removes_nothing() {
             .expect("instant");
         let observed = block_on(observe(&d, &aws, "default", &mut memory, t));
         let p = plan(&d, &observed, t, &PlanOptions::default());
-        block_on(apply(&p, &aws, &AtomicBool::new(false)));
+        block_on(apply(&p, &aws, &AtomicBool::new(false), |_| true));
     }
     assert_eq!(aws.discovery.instances(&cm).len(), 1);
 }
@@ -343,7 +343,7 @@ fn notify_loop(
     let outcome = if dry_run {
         Default::default()
     } else {
-        block_on(apply(&p, aws, &AtomicBool::new(false)))
+        block_on(apply(&p, aws, &AtomicBool::new(false), |_| true))
     };
     let topics = ecs_operator::plan::alert_channel::topic_arns(d, &observed);
     let messages = notifier.drift(d, &topics, &p, &outcome, dry_run, at);
@@ -465,7 +465,7 @@ fn an_adopted_alarm_is_tagged_once_though_its_tags_are_remembered() {
             .find(|s| s.resource.to_string() == "Alarm/web-cpu")
             .expect("alarm step");
         actions.push(step.action);
-        block_on(apply(&p, &aws, &stop));
+        block_on(apply(&p, &aws, &stop, |_| true));
         memory.forget_tagged(&p);
     }
     assert_eq!(actions, [Action::Adopt, Action::InSync, Action::InSync]);

@@ -2,6 +2,7 @@
 //! implementations, and the mapping of SDK errors to a few modeled kinds.
 
 pub mod autoscaling;
+pub mod call;
 pub mod cloudwatch;
 pub mod discovery;
 pub mod ecs;
@@ -11,6 +12,7 @@ pub mod sns;
 use std::fmt;
 
 use aws_config::{BehaviorVersion, SdkConfig};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::metrics::Metrics;
@@ -54,21 +56,25 @@ impl AwsError {
     }
 
     /// Maps any SDK error to a modeled one.
-    pub fn from_sdk<E, R>(
+    pub fn from_sdk<E>(
         service: &'static str,
         operation: &'static str,
-        err: aws_smithy_runtime_api::client::result::SdkError<E, R>,
+        err: aws_smithy_runtime_api::client::result::SdkError<E, HttpResponse>,
     ) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-        R: fmt::Debug,
     {
         use aws_smithy_runtime_api::client::result::SdkError;
         let (kind, code, message) = match &err {
             SdkError::ServiceError(e) => {
                 let code = e.err().code().map(str::to_owned);
                 let message = e.err().message().unwrap_or_default().to_owned();
-                (classify(code.as_deref(), &message), code, message)
+                let kind = match classify(code.as_deref(), &message) {
+                    // An unmodeled answer with a 5xx status (an HTML error page) is the server's fault.
+                    ErrorKind::Other if e.raw().status().is_server_error() => ErrorKind::Transient,
+                    kind => kind,
+                };
+                (kind, code, message)
             }
             SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => {
                 (ErrorKind::Transient, None, DisplayChain(&err).to_string())
@@ -96,6 +102,7 @@ fn classify(code: Option<&str>, message: &str) -> ErrorKind {
     match code.unwrap_or_default() {
         "ThrottlingException"
         | "Throttling"
+        | "SlowDown"
         | "TooManyRequestsException"
         | "RequestLimitExceeded" => ErrorKind::Throttled,
         "AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation" => {
@@ -105,7 +112,9 @@ fn classify(code: Option<&str>, message: &str) -> ErrorKind {
         | "ClusterNotFoundException"
         | "ResourceNotFoundException"
         | "NotFound" => ErrorKind::NotFound,
-        "ServerException" | "InternalFailure" | "ServiceUnavailable" => ErrorKind::Transient,
+        "ServerException" | "InternalFailure" | "InternalError" | "ServiceUnavailable" => {
+            ErrorKind::Transient
+        }
         "InvalidParameterException"
         | "ClientException"
         | "ValidationException"
@@ -119,18 +128,6 @@ fn classify(code: Option<&str>, message: &str) -> ErrorKind {
         }
         _ => ErrorKind::Other,
     }
-}
-
-/// `map_err` for any SDK call: `.map_err(sdk_error("ecs", "UpdateService"))`.
-pub fn sdk_error<E, R>(
-    service: &'static str,
-    operation: &'static str,
-) -> impl FnOnce(aws_smithy_runtime_api::client::result::SdkError<E, R>) -> AwsError
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: fmt::Debug,
-{
-    move |e| AwsError::from_sdk(service, operation, e)
 }
 
 /// An error and its sources on one line.
@@ -152,12 +149,18 @@ impl fmt::Display for DisplayChain<'_> {
 /// only (`AWS_REGION`, `AWS_ENDPOINT_URL`, profile, ECS task role), so the same
 /// binary works in ECS and against a local emulator.
 pub async fn load_config() -> SdkConfig {
-    // Standard mode, 3 attempts: the SDK retries throttling and transient errors
-    // of single calls; the controller retries whole resources on the next loop.
-    let retry = aws_config::retry::RetryConfig::standard().with_max_attempts(3);
+    // The SDK's retries are off: `call::Caller` retries, so every throttled
+    // attempt is counted and backs off its whole service (see call.rs).
+    let retry = aws_config::retry::RetryConfig::disabled();
+    // A hung connection costs one attempt, not the loop.
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_secs(5))
+        .operation_attempt_timeout(std::time::Duration::from_secs(30))
+        .build();
     aws_config::defaults(BehaviorVersion::latest())
         .http_client(http_client())
         .retry_config(retry)
+        .timeout_config(timeouts)
         .load()
         .await
 }
@@ -170,21 +173,6 @@ pub fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
             tls::rustls_provider::CryptoMode::Ring,
         ))
         .build_https()
-}
-
-/// Records the outcome of one call in the metrics, then passes it on.
-pub fn record<T>(
-    metrics: &Metrics,
-    service: &'static str,
-    operation: &'static str,
-    result: Result<T, AwsError>,
-) -> Result<T, AwsError> {
-    let label = match &result {
-        Ok(_) => "ok",
-        Err(e) => e.metric_label(),
-    };
-    metrics.api_call(service, operation, label);
-    result
 }
 
 /// One client per AWS API the reconcilers use.
@@ -275,14 +263,17 @@ pub type SdkClients = Clients<
 
 impl SdkClients {
     /// SDK clients configured from the standard AWS environment.
-    pub async fn from_environment(metrics: std::sync::Arc<Metrics>) -> Self {
+    pub async fn from_environment(
+        metrics: std::sync::Arc<Metrics>,
+        retry: call::RetryPolicy,
+    ) -> Self {
         let config = load_config().await;
         Clients {
-            ecs: ecs::SdkEcs::new(&config, metrics.clone()),
-            scaling: autoscaling::SdkScaling::new(&config, metrics.clone()),
-            discovery: discovery::SdkDiscovery::new(&config, metrics.clone()),
-            sns: sns::SdkSns::new(&config, metrics.clone()),
-            cloudwatch: cloudwatch::SdkCloudWatch::new(&config, metrics),
+            ecs: ecs::SdkEcs::new(&config, metrics.clone(), retry),
+            scaling: autoscaling::SdkScaling::new(&config, metrics.clone(), retry),
+            discovery: discovery::SdkDiscovery::new(&config, metrics.clone(), retry),
+            sns: sns::SdkSns::new(&config, metrics.clone(), retry),
+            cloudwatch: cloudwatch::SdkCloudWatch::new(&config, metrics, retry),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The always-on controller: load → observe → plan → apply → report, every
 //! interval, at once on a new revision, on POST /sync or SIGHUP; stops cleanly.
 
+mod backoff;
 pub mod http;
 mod slo;
 pub mod status;
@@ -159,6 +160,7 @@ async fn reconcile<A: Aws>(options: &RunOptions, aws: &A, shared: &Shared) {
     let mut announced = false;
     let mut last_topics = std::collections::BTreeMap::new();
     let mut seen_revision: Option<String> = None;
+    let mut backoffs = backoff::Backoffs::default();
     while !shared.stopping() {
         let started = Instant::now();
         let last_start = Some(started);
@@ -172,6 +174,7 @@ async fn reconcile<A: Aws>(options: &RunOptions, aws: &A, shared: &Shared) {
                     Ok(desired) => {
                         tracing::info!(revision = %desired.revision, documents = desired.count(), "desired state loaded");
                         last_good = Some(Arc::new(desired));
+                        backoffs.clear();
                         if let Ok(mut s) = shared.status.write() {
                             s.rejected = None;
                         }
@@ -224,8 +227,23 @@ async fn reconcile<A: Aws>(options: &RunOptions, aws: &A, shared: &Shared) {
                 }
             }
             if !options.dry_run {
-                outcome = apply::apply(&plan, aws, &shared.stop).await;
+                let now = Instant::now();
+                outcome = apply::apply(&plan, aws, &shared.stop, |r| backoffs.ready(r, now)).await;
                 memory.forget_tagged(&plan);
+                let now = Instant::now();
+                for step in &outcome.steps {
+                    match &step.error {
+                        Some(e) => backoffs.failed(&step.resource, e, now),
+                        None => backoffs.succeeded(&step.resource),
+                    }
+                }
+                for step in plan
+                    .steps
+                    .iter()
+                    .filter(|s| s.action == crate::plan::Action::InSync)
+                {
+                    backoffs.succeeded(&step.resource);
+                }
             }
             errors.extend(
                 outcome
@@ -234,6 +252,7 @@ async fn reconcile<A: Aws>(options: &RunOptions, aws: &A, shared: &Shared) {
             );
             if let Ok(mut s) = shared.status.write() {
                 s.record(&plan, &outcome, Timestamp::now());
+                s.held(&plan, |r| backoffs.held(r, Instant::now()));
             }
             let topics = topic_arns(desired, &observed);
             let messages = {
@@ -322,7 +341,13 @@ async fn reconcile<A: Aws>(options: &RunOptions, aws: &A, shared: &Shared) {
             seconds = started.elapsed().as_secs_f64(),
             "loop finished"
         );
-        let wake_at = next_transition.map(until);
+        // A held resource is retried when its delay is up, not a whole interval
+        // later, but no sooner than a sync could ask for a loop.
+        let retry_at = backoffs.next_due().map(|t| t.max(started + SYNC_COALESCE));
+        let wake_at = [next_transition.map(until), retry_at]
+            .into_iter()
+            .flatten()
+            .min();
         wait(
             options,
             shared,

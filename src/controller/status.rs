@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::apply::Outcome;
 use crate::load::diagnostic::Diagnostics;
+use crate::model::DocRef;
 use crate::plan::{Action, Change, Plan};
 
 #[derive(Debug, Clone, Serialize)]
@@ -30,6 +31,12 @@ pub struct ResourceStatus {
     pub notes: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// Consecutive failed attempts, while the resource backs off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failures: Option<u32>,
+    /// When a resource backing off is written again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_at: Option<Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub paused: Option<String>,
     pub revision: String,
@@ -167,6 +174,8 @@ impl Status {
                 drift: step.changes.clone(),
                 notes: step.notes.clone(),
                 last_error: error,
+                failures: None,
+                retry_at: None,
                 paused: step.paused.clone(),
                 revision: plan.revision.clone(),
             };
@@ -176,5 +185,22 @@ impl Status {
         self.schedules = plan.schedules.clone();
         self.refused = plan.refused.clone();
         self.revision = Some(plan.revision.clone());
+    }
+
+    /// Marks the resources that are backing off: failures, next attempt, last error.
+    pub fn held(&mut self, plan: &Plan, held: impl Fn(&DocRef) -> Option<super::backoff::Held>) {
+        let now = Timestamp::now();
+        for step in &plan.steps {
+            let Some(status) = self.resources.get_mut(&step.resource.to_string()) else {
+                continue;
+            };
+            if let Some(h) = held(&step.resource) {
+                status.failures = Some(h.failures);
+                status.retry_at = jiff::SignedDuration::try_from(h.retry_in)
+                    .ok()
+                    .and_then(|d| now.checked_add(d).ok());
+                status.last_error.get_or_insert(h.error);
+            }
+        }
     }
 }

@@ -98,7 +98,12 @@ pub fn converge(d: &Desired, aws: &FakeAws, at: jiff::Timestamp) {
                 ..PlanOptions::default()
             },
         );
-        block_on(ecs_operator::apply::apply(&p, aws, &AtomicBool::new(false)));
+        block_on(ecs_operator::apply::apply(
+            &p,
+            aws,
+            &AtomicBool::new(false),
+            |_| true,
+        ));
     }
 }
 

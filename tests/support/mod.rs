@@ -5,6 +5,7 @@
 pub mod bench_estate;
 pub mod controller;
 pub mod docs;
+pub mod fault_proxy;
 pub mod recorded;
 
 use std::io::{Read, Write};

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use aws_sdk_applicationautoscaling::types as sdk;
 
 use super::{CustomMetricSpec, ObservedPolicy, ObservedTarget, ScalingApi, TrackingPolicy};
-use crate::aws::{AwsError, record, sdk_error};
+use crate::aws::AwsError;
+use crate::aws::call::{Caller, RetryPolicy};
 use crate::metrics::Metrics;
 
 const AAS: &str = "application-autoscaling";
@@ -14,14 +15,14 @@ const AAS: &str = "application-autoscaling";
 #[derive(Clone)]
 pub struct SdkScaling {
     client: aws_sdk_applicationautoscaling::Client,
-    metrics: Arc<Metrics>,
+    calls: Caller,
 }
 
 impl SdkScaling {
-    pub fn new(config: &aws_config::SdkConfig, metrics: Arc<Metrics>) -> Self {
+    pub fn new(config: &aws_config::SdkConfig, metrics: Arc<Metrics>, retry: RetryPolicy) -> Self {
         SdkScaling {
             client: aws_sdk_applicationautoscaling::Client::new(config),
-            metrics,
+            calls: Caller::new(AAS, metrics, retry),
         }
     }
 }
@@ -50,15 +51,11 @@ impl ScalingApi for SdkScaling {
                 .service_namespace(sdk::ServiceNamespace::Ecs)
                 .scalable_dimension(DIMENSION)
                 .set_resource_ids(Some(resource_ids.to_vec()))
-                .set_next_token(token)
-                .send()
-                .await;
-            let page = record(
-                &self.metrics,
-                AAS,
-                "DescribeScalableTargets",
-                page.map_err(sdk_error(AAS, "DescribeScalableTargets")),
-            )?;
+                .set_next_token(token);
+            let page = self
+                .calls
+                .call(AAS, "DescribeScalableTargets", || page.clone().send())
+                .await?;
             for t in page.scalable_targets() {
                 let target = ObservedTarget {
                     min: to_u32(t.min_capacity()),
@@ -83,15 +80,11 @@ impl ScalingApi for SdkScaling {
                 .service_namespace(sdk::ServiceNamespace::Ecs)
                 .resource_id(resource_id)
                 .scalable_dimension(DIMENSION)
-                .set_next_token(token)
-                .send()
-                .await;
-            let page = record(
-                &self.metrics,
-                AAS,
-                "DescribeScalingPolicies",
-                page.map_err(sdk_error(AAS, "DescribeScalingPolicies")),
-            )?;
+                .set_next_token(token);
+            let page = self
+                .calls
+                .call(AAS, "DescribeScalingPolicies", || page.clone().send())
+                .await?;
             for p in page.scaling_policies() {
                 // The ResourceId filter is not honoured by every implementation.
                 if p.resource_id() != resource_id {
@@ -126,15 +119,10 @@ impl ScalingApi for SdkScaling {
             .resource_id(resource_id)
             .min_capacity(to_i32(min))
             .max_capacity(to_i32(max))
-            .set_tags((!tags.is_empty()).then(|| tags.clone().into_iter().collect()))
-            .send()
-            .await;
-        record(
-            &self.metrics,
-            AAS,
-            "RegisterScalableTarget",
-            out.map_err(sdk_error(AAS, "RegisterScalableTarget")),
-        )?;
+            .set_tags((!tags.is_empty()).then(|| tags.clone().into_iter().collect()));
+        self.calls
+            .call(AAS, "RegisterScalableTarget", || out.clone().send())
+            .await?;
         Ok(())
     }
 
@@ -188,15 +176,10 @@ impl ScalingApi for SdkScaling {
             .resource_id(resource_id)
             .policy_name(&policy.name)
             .policy_type(sdk::PolicyType::TargetTrackingScaling)
-            .target_tracking_scaling_policy_configuration(config)
-            .send()
-            .await;
-        record(
-            &self.metrics,
-            AAS,
-            "PutScalingPolicy",
-            out.map_err(sdk_error(AAS, "PutScalingPolicy")),
-        )?;
+            .target_tracking_scaling_policy_configuration(config);
+        self.calls
+            .call(AAS, "PutScalingPolicy", || out.clone().send())
+            .await?;
         Ok(())
     }
 
@@ -207,15 +190,10 @@ impl ScalingApi for SdkScaling {
             .service_namespace(sdk::ServiceNamespace::Ecs)
             .scalable_dimension(DIMENSION)
             .resource_id(resource_id)
-            .policy_name(name)
-            .send()
-            .await;
-        record(
-            &self.metrics,
-            AAS,
-            "DeleteScalingPolicy",
-            out.map_err(sdk_error(AAS, "DeleteScalingPolicy")),
-        )?;
+            .policy_name(name);
+        self.calls
+            .call(AAS, "DeleteScalingPolicy", || out.clone().send())
+            .await?;
         Ok(())
     }
 
@@ -225,15 +203,10 @@ impl ScalingApi for SdkScaling {
             .deregister_scalable_target()
             .service_namespace(sdk::ServiceNamespace::Ecs)
             .scalable_dimension(DIMENSION)
-            .resource_id(resource_id)
-            .send()
-            .await;
-        record(
-            &self.metrics,
-            AAS,
-            "DeregisterScalableTarget",
-            out.map_err(sdk_error(AAS, "DeregisterScalableTarget")),
-        )?;
+            .resource_id(resource_id);
+        self.calls
+            .call(AAS, "DeregisterScalableTarget", || out.clone().send())
+            .await?;
         Ok(())
     }
 }

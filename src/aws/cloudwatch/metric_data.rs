@@ -7,8 +7,8 @@ use aws_smithy_types::DateTime;
 
 use super::sdk::{dimensions, to_i32};
 use super::{MetricConfig, MetricQuery, Series};
-use crate::aws::{AwsError, ErrorKind, record, sdk_error};
-use crate::metrics::Metrics;
+use crate::aws::call::Caller;
+use crate::aws::{AwsError, ErrorKind};
 
 const CW: &str = "cloudwatch";
 
@@ -45,7 +45,7 @@ fn query(q: &MetricQuery) -> sdk::MetricDataQuery {
 
 pub async fn get(
     client: &aws_sdk_cloudwatch::Client,
-    metrics: &Metrics,
+    calls: &Caller,
     queries: &[MetricQuery],
     start: jiff::Timestamp,
     end: jiff::Timestamp,
@@ -60,15 +60,10 @@ pub async fn get(
             .start_time(to_datetime(start))
             .end_time(to_datetime(end))
             .scan_by(sdk::ScanBy::TimestampAscending)
-            .set_next_token(token)
-            .send()
-            .await;
-        let page = record(
-            metrics,
-            CW,
-            "GetMetricData",
-            page.map_err(sdk_error(CW, "GetMetricData")),
-        )?;
+            .set_next_token(token);
+        let page = calls
+            .call(CW, "GetMetricData", || page.clone().send())
+            .await?;
         for r in page.metric_data_results() {
             let Some(series) = r.id().and_then(|id| out.get_mut(id)) else {
                 continue;
@@ -108,7 +103,7 @@ pub async fn get(
 
 pub async fn put(
     client: &aws_sdk_cloudwatch::Client,
-    metrics: &Metrics,
+    calls: &Caller,
     m: &MetricConfig,
     value: f64,
     at: jiff::Timestamp,
@@ -123,14 +118,9 @@ pub async fn put(
     let out = client
         .put_metric_data()
         .namespace(&m.namespace)
-        .metric_data(datum)
-        .send()
-        .await;
-    record(
-        metrics,
-        CW,
-        "PutMetricData",
-        out.map_err(sdk_error(CW, "PutMetricData")),
-    )?;
+        .metric_data(datum);
+    calls
+        .call(CW, "PutMetricData", || out.clone().send())
+        .await?;
     Ok(())
 }

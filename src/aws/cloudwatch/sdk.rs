@@ -9,7 +9,8 @@ use super::{
     AlarmConfig, CloudWatchApi, MetricConfig, MetricQuery, ObservedAlarm, QueryConfig, Series,
     metric_data,
 };
-use crate::aws::{AwsError, record, sdk_error};
+use crate::aws::AwsError;
+use crate::aws::call::{Caller, RetryPolicy};
 use crate::metrics::Metrics;
 
 const CW: &str = "cloudwatch";
@@ -17,14 +18,14 @@ const CW: &str = "cloudwatch";
 #[derive(Clone)]
 pub struct SdkCloudWatch {
     client: aws_sdk_cloudwatch::Client,
-    metrics: Arc<Metrics>,
+    calls: Caller,
 }
 
 impl SdkCloudWatch {
-    pub fn new(config: &aws_config::SdkConfig, metrics: Arc<Metrics>) -> Self {
+    pub fn new(config: &aws_config::SdkConfig, metrics: Arc<Metrics>, retry: RetryPolicy) -> Self {
         SdkCloudWatch {
             client: aws_sdk_cloudwatch::Client::new(config),
-            metrics,
+            calls: Caller::new(CW, metrics, retry),
         }
     }
 }
@@ -151,15 +152,11 @@ impl CloudWatchApi for SdkCloudWatch {
                 .set_alarm_names(Some(names.to_vec()))
                 .alarm_types(sdk::AlarmType::MetricAlarm)
                 .max_records(100)
-                .set_next_token(token)
-                .send()
-                .await;
-            let page = record(
-                &self.metrics,
-                CW,
-                "DescribeAlarms",
-                page.map_err(sdk_error(CW, "DescribeAlarms")),
-            )?;
+                .set_next_token(token);
+            let page = self
+                .calls
+                .call(CW, "DescribeAlarms", || page.clone().send())
+                .await?;
             found.extend(page.metric_alarms().iter().map(observed));
             token = page.next_token().map(str::to_owned);
             if token.is_none() {
@@ -177,15 +174,11 @@ impl CloudWatchApi for SdkCloudWatch {
                 .describe_alarms()
                 .alarm_types(sdk::AlarmType::MetricAlarm)
                 .max_records(100)
-                .set_next_token(token)
-                .send()
-                .await;
-            let page = record(
-                &self.metrics,
-                CW,
-                "DescribeAlarms",
-                page.map_err(sdk_error(CW, "DescribeAlarms")),
-            )?;
+                .set_next_token(token);
+            let page = self
+                .calls
+                .call(CW, "DescribeAlarms", || page.clone().send())
+                .await?;
             found.extend(
                 page.metric_alarms()
                     .iter()
@@ -200,18 +193,11 @@ impl CloudWatchApi for SdkCloudWatch {
     }
 
     async fn alarm_tags(&self, arn: &str) -> Result<BTreeMap<String, String>, AwsError> {
+        let out = self.client.list_tags_for_resource().resource_arn(arn);
         let out = self
-            .client
-            .list_tags_for_resource()
-            .resource_arn(arn)
-            .send()
-            .await;
-        let out = record(
-            &self.metrics,
-            CW,
-            "ListTagsForResource",
-            out.map_err(sdk_error(CW, "ListTagsForResource")),
-        )?;
+            .calls
+            .call(CW, "ListTagsForResource", || out.clone().send())
+            .await?;
         Ok(out
             .tags()
             .iter()
@@ -283,12 +269,9 @@ impl CloudWatchApi for SdkCloudWatch {
         for (k, v) in tags {
             req = req.tags(sdk::Tag::builder().key(k).value(v).build());
         }
-        record(
-            &self.metrics,
-            CW,
-            "PutMetricAlarm",
-            req.send().await.map_err(sdk_error(CW, "PutMetricAlarm")),
-        )?;
+        self.calls
+            .call(CW, "PutMetricAlarm", || req.clone().send())
+            .await?;
         Ok(())
     }
 
@@ -297,12 +280,9 @@ impl CloudWatchApi for SdkCloudWatch {
         for (k, v) in tags {
             req = req.tags(sdk::Tag::builder().key(k).value(v).build());
         }
-        record(
-            &self.metrics,
-            CW,
-            "TagResource",
-            req.send().await.map_err(sdk_error(CW, "TagResource")),
-        )?;
+        self.calls
+            .call(CW, "TagResource", || req.clone().send())
+            .await?;
         Ok(())
     }
 
@@ -310,15 +290,10 @@ impl CloudWatchApi for SdkCloudWatch {
         let out = self
             .client
             .delete_alarms()
-            .set_alarm_names(Some(names.to_vec()))
-            .send()
-            .await;
-        record(
-            &self.metrics,
-            CW,
-            "DeleteAlarms",
-            out.map_err(sdk_error(CW, "DeleteAlarms")),
-        )?;
+            .set_alarm_names(Some(names.to_vec()));
+        self.calls
+            .call(CW, "DeleteAlarms", || out.clone().send())
+            .await?;
         Ok(())
     }
 
@@ -328,7 +303,7 @@ impl CloudWatchApi for SdkCloudWatch {
         start: jiff::Timestamp,
         end: jiff::Timestamp,
     ) -> Result<BTreeMap<String, Series>, AwsError> {
-        metric_data::get(&self.client, &self.metrics, queries, start, end).await
+        metric_data::get(&self.client, &self.calls, queries, start, end).await
     }
 
     async fn put_metric(
@@ -337,6 +312,6 @@ impl CloudWatchApi for SdkCloudWatch {
         value: f64,
         at: jiff::Timestamp,
     ) -> Result<(), AwsError> {
-        metric_data::put(&self.client, &self.metrics, metric, value, at).await
+        metric_data::put(&self.client, &self.calls, metric, value, at).await
     }
 }

@@ -9,7 +9,8 @@ use super::{
     CmServiceCreate, DiscoveryApi, DnsSpec, ObservedCmService, ObservedInstance, ObservedNamespace,
     OperationState,
 };
-use crate::aws::{AwsError, ErrorKind, record, sdk_error};
+use crate::aws::call::{Caller, RetryPolicy};
+use crate::aws::{AwsError, ErrorKind};
 use crate::metrics::Metrics;
 
 const CM: &str = "servicediscovery";
@@ -17,14 +18,14 @@ const CM: &str = "servicediscovery";
 #[derive(Clone)]
 pub struct SdkDiscovery {
     client: aws_sdk_servicediscovery::Client,
-    metrics: Arc<Metrics>,
+    calls: Caller,
 }
 
 impl SdkDiscovery {
-    pub fn new(config: &aws_config::SdkConfig, metrics: Arc<Metrics>) -> Self {
+    pub fn new(config: &aws_config::SdkConfig, metrics: Arc<Metrics>, retry: RetryPolicy) -> Self {
         SdkDiscovery {
             client: aws_sdk_servicediscovery::Client::new(config),
-            metrics,
+            calls: Caller::new(CM, metrics, retry),
         }
     }
 }
@@ -65,18 +66,11 @@ impl DiscoveryApi for SdkDiscovery {
         let mut found = Vec::new();
         let mut token = None;
         loop {
+            let page = self.client.list_namespaces().set_next_token(token);
             let page = self
-                .client
-                .list_namespaces()
-                .set_next_token(token)
-                .send()
-                .await;
-            let page = record(
-                &self.metrics,
-                CM,
-                "ListNamespaces",
-                page.map_err(sdk_error(CM, "ListNamespaces")),
-            )?;
+                .calls
+                .call(CM, "ListNamespaces", || page.clone().send())
+                .await?;
             for n in page.namespaces() {
                 found.push(ObservedNamespace {
                     id: n.id().unwrap_or_default().to_owned(),
@@ -107,15 +101,11 @@ impl DiscoveryApi for SdkDiscovery {
                     .client
                     .create_http_namespace()
                     .name(name)
-                    .set_tags(sdk_tags(tags))
-                    .send()
-                    .await;
-                let out = record(
-                    &self.metrics,
-                    CM,
-                    "CreateHttpNamespace",
-                    out.map_err(sdk_error(CM, "CreateHttpNamespace")),
-                )?;
+                    .set_tags(sdk_tags(tags));
+                let out = self
+                    .calls
+                    .call(CM, "CreateHttpNamespace", || out.clone().send())
+                    .await?;
                 out.operation_id().map(str::to_owned)
             }
             "DNS_PRIVATE" => {
@@ -124,15 +114,11 @@ impl DiscoveryApi for SdkDiscovery {
                     .create_private_dns_namespace()
                     .name(name)
                     .vpc(vpc.unwrap_or_default())
-                    .set_tags(sdk_tags(tags))
-                    .send()
-                    .await;
-                let out = record(
-                    &self.metrics,
-                    CM,
-                    "CreatePrivateDnsNamespace",
-                    out.map_err(sdk_error(CM, "CreatePrivateDnsNamespace")),
-                )?;
+                    .set_tags(sdk_tags(tags));
+                let out = self
+                    .calls
+                    .call(CM, "CreatePrivateDnsNamespace", || out.clone().send())
+                    .await?;
                 out.operation_id().map(str::to_owned)
             }
             _ => {
@@ -140,15 +126,11 @@ impl DiscoveryApi for SdkDiscovery {
                     .client
                     .create_public_dns_namespace()
                     .name(name)
-                    .set_tags(sdk_tags(tags))
-                    .send()
-                    .await;
-                let out = record(
-                    &self.metrics,
-                    CM,
-                    "CreatePublicDnsNamespace",
-                    out.map_err(sdk_error(CM, "CreatePublicDnsNamespace")),
-                )?;
+                    .set_tags(sdk_tags(tags));
+                let out = self
+                    .calls
+                    .call(CM, "CreatePublicDnsNamespace", || out.clone().send())
+                    .await?;
                 out.operation_id().map(str::to_owned)
             }
         };
@@ -156,13 +138,11 @@ impl DiscoveryApi for SdkDiscovery {
     }
 
     async fn get_operation(&self, id: &str) -> Result<OperationState, AwsError> {
-        let out = self.client.get_operation().operation_id(id).send().await;
-        let out = record(
-            &self.metrics,
-            CM,
-            "GetOperation",
-            out.map_err(sdk_error(CM, "GetOperation")),
-        )?;
+        let out = self.client.get_operation().operation_id(id);
+        let out = self
+            .calls
+            .call(CM, "GetOperation", || out.clone().send())
+            .await?;
         let Some(op) = out.operation() else {
             return Err(missing("GetOperation", "operation"));
         };
@@ -180,18 +160,11 @@ impl DiscoveryApi for SdkDiscovery {
         let mut found = Vec::new();
         let mut token = None;
         loop {
+            let page = self.client.list_services().set_next_token(token);
             let page = self
-                .client
-                .list_services()
-                .set_next_token(token)
-                .send()
-                .await;
-            let page = record(
-                &self.metrics,
-                CM,
-                "ListServices",
-                page.map_err(sdk_error(CM, "ListServices")),
-            )?;
+                .calls
+                .call(CM, "ListServices", || page.clone().send())
+                .await?;
             found.extend(page.services().iter().map(|s| {
                 let dns = s.dns_config().map(dns_spec);
                 ObservedCmService {
@@ -213,13 +186,11 @@ impl DiscoveryApi for SdkDiscovery {
     }
 
     async fn service_namespace(&self, id: &str) -> Result<String, AwsError> {
-        let out = self.client.get_service().id(id).send().await;
-        let out = record(
-            &self.metrics,
-            CM,
-            "GetService",
-            out.map_err(sdk_error(CM, "GetService")),
-        )?;
+        let out = self.client.get_service().id(id);
+        let out = self
+            .calls
+            .call(CM, "GetService", || out.clone().send())
+            .await?;
         Ok(out
             .service()
             .and_then(|s| s.namespace_id())
@@ -228,18 +199,11 @@ impl DiscoveryApi for SdkDiscovery {
     }
 
     async fn list_tags(&self, arn: &str) -> Result<BTreeMap<String, String>, AwsError> {
+        let out = self.client.list_tags_for_resource().resource_arn(arn);
         let out = self
-            .client
-            .list_tags_for_resource()
-            .resource_arn(arn)
-            .send()
-            .await;
-        let out = record(
-            &self.metrics,
-            CM,
-            "ListTagsForResource",
-            out.map_err(sdk_error(CM, "ListTagsForResource")),
-        )?;
+            .calls
+            .call(CM, "ListTagsForResource", || out.clone().send())
+            .await?;
         Ok(out
             .tags()
             .iter()
@@ -252,15 +216,10 @@ impl DiscoveryApi for SdkDiscovery {
             .client
             .tag_resource()
             .resource_arn(arn)
-            .set_tags(sdk_tags(tags))
-            .send()
-            .await;
-        record(
-            &self.metrics,
-            CM,
-            "TagResource",
-            out.map_err(sdk_error(CM, "TagResource")),
-        )?;
+            .set_tags(sdk_tags(tags));
+        self.calls
+            .call(CM, "TagResource", || out.clone().send())
+            .await?;
         Ok(())
     }
 
@@ -286,15 +245,11 @@ impl DiscoveryApi for SdkDiscovery {
             .namespace_id(namespace_id)
             .set_dns_config(dns)
             .set_health_check_custom_config(health)
-            .set_tags(sdk_tags(&input.tags))
-            .send()
-            .await;
-        let out = record(
-            &self.metrics,
-            CM,
-            "CreateService",
-            out.map_err(sdk_error(CM, "CreateService")),
-        )?;
+            .set_tags(sdk_tags(&input.tags));
+        let out = self
+            .calls
+            .call(CM, "CreateService", || out.clone().send())
+            .await?;
         let service = out
             .service()
             .ok_or_else(|| missing("CreateService", "service"))?;
@@ -313,28 +268,21 @@ impl DiscoveryApi for SdkDiscovery {
             .client
             .update_service()
             .id(service_id)
-            .service(sdk::ServiceChange::builder().dns_config(change).build())
-            .send()
-            .await;
-        let out = record(
-            &self.metrics,
-            CM,
-            "UpdateService",
-            out.map_err(sdk_error(CM, "UpdateService")),
-        )?;
+            .service(sdk::ServiceChange::builder().dns_config(change).build());
+        let out = self
+            .calls
+            .call(CM, "UpdateService", || out.clone().send())
+            .await?;
         out.operation_id()
             .map(str::to_owned)
             .ok_or_else(|| missing("UpdateService", "operation id"))
     }
 
     async fn delete_service(&self, service_id: &str) -> Result<(), AwsError> {
-        let out = self.client.delete_service().id(service_id).send().await;
-        record(
-            &self.metrics,
-            CM,
-            "DeleteService",
-            out.map_err(sdk_error(CM, "DeleteService")),
-        )?;
+        let out = self.client.delete_service().id(service_id);
+        self.calls
+            .call(CM, "DeleteService", || out.clone().send())
+            .await?;
         Ok(())
     }
 
@@ -347,15 +295,11 @@ impl DiscoveryApi for SdkDiscovery {
                 .list_instances()
                 .service_id(service_id)
                 .max_results(100)
-                .set_next_token(token)
-                .send()
-                .await;
-            let page = record(
-                &self.metrics,
-                CM,
-                "ListInstances",
-                page.map_err(sdk_error(CM, "ListInstances")),
-            )?;
+                .set_next_token(token);
+            let page = self
+                .calls
+                .call(CM, "ListInstances", || page.clone().send())
+                .await?;
             for i in page.instances() {
                 let instance = ObservedInstance {
                     id: i.id().unwrap_or_default().to_owned(),
@@ -385,15 +329,11 @@ impl DiscoveryApi for SdkDiscovery {
             .register_instance()
             .service_id(service_id)
             .instance_id(&instance.id)
-            .set_attributes(Some(instance.attributes.clone().into_iter().collect()))
-            .send()
-            .await;
-        let out = record(
-            &self.metrics,
-            CM,
-            "RegisterInstance",
-            out.map_err(sdk_error(CM, "RegisterInstance")),
-        )?;
+            .set_attributes(Some(instance.attributes.clone().into_iter().collect()));
+        let out = self
+            .calls
+            .call(CM, "RegisterInstance", || out.clone().send())
+            .await?;
         out.operation_id()
             .map(str::to_owned)
             .ok_or_else(|| missing("RegisterInstance", "operation id"))
@@ -408,15 +348,11 @@ impl DiscoveryApi for SdkDiscovery {
             .client
             .deregister_instance()
             .service_id(service_id)
-            .instance_id(instance_id)
-            .send()
-            .await;
-        let out = record(
-            &self.metrics,
-            CM,
-            "DeregisterInstance",
-            out.map_err(sdk_error(CM, "DeregisterInstance")),
-        )?;
+            .instance_id(instance_id);
+        let out = self
+            .calls
+            .call(CM, "DeregisterInstance", || out.clone().send())
+            .await?;
         out.operation_id()
             .map(str::to_owned)
             .ok_or_else(|| missing("DeregisterInstance", "operation id"))

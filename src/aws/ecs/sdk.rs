@@ -9,7 +9,8 @@ use super::{
     DeploymentConfig, EcsApi, ObservedService, Registry, ServiceCreate, ServiceUpdate,
     cluster_name, service_name_of_arn,
 };
-use crate::aws::{AwsError, ErrorKind, record, sdk_error};
+use crate::aws::call::{Caller, RetryPolicy};
+use crate::aws::{AwsError, ErrorKind};
 use crate::metrics::Metrics;
 use crate::model::service::{CapacityProviderItem, CircuitBreaker, LoadBalancer, Network};
 
@@ -17,14 +18,14 @@ use crate::model::service::{CapacityProviderItem, CircuitBreaker, LoadBalancer, 
 #[derive(Clone)]
 pub struct SdkEcs {
     client: aws_sdk_ecs::Client,
-    metrics: Arc<Metrics>,
+    calls: Caller,
 }
 
 impl SdkEcs {
-    pub fn new(config: &aws_config::SdkConfig, metrics: Arc<Metrics>) -> Self {
+    pub fn new(config: &aws_config::SdkConfig, metrics: Arc<Metrics>, retry: RetryPolicy) -> Self {
         SdkEcs {
             client: aws_sdk_ecs::Client::new(config),
-            metrics,
+            calls: Caller::new(ECS, metrics, retry),
         }
     }
 }
@@ -40,15 +41,11 @@ impl EcsApi for SdkEcs {
                 .client
                 .list_clusters()
                 .max_results(100)
-                .set_next_token(token)
-                .send()
-                .await;
-            let page = record(
-                &self.metrics,
-                ECS,
-                "ListClusters",
-                page.map_err(sdk_error(ECS, "ListClusters")),
-            )?;
+                .set_next_token(token);
+            let page = self
+                .calls
+                .call(ECS, "ListClusters", || page.clone().send())
+                .await?;
             names.extend(
                 page.cluster_arns()
                     .iter()
@@ -70,15 +67,11 @@ impl EcsApi for SdkEcs {
                 .list_services()
                 .cluster(cluster)
                 .max_results(100)
-                .set_next_token(token)
-                .send()
-                .await;
-            let page = record(
-                &self.metrics,
-                ECS,
-                "ListServices",
-                page.map_err(sdk_error(ECS, "ListServices")),
-            )?;
+                .set_next_token(token);
+            let page = self
+                .calls
+                .call(ECS, "ListServices", || page.clone().send())
+                .await?;
             names.extend(
                 page.service_arns()
                     .iter()
@@ -101,15 +94,11 @@ impl EcsApi for SdkEcs {
             .describe_services()
             .cluster(cluster)
             .set_services(Some(names.to_vec()))
-            .include(sdk::ServiceField::Tags)
-            .send()
-            .await;
-        let out = record(
-            &self.metrics,
-            ECS,
-            "DescribeServices",
-            out.map_err(sdk_error(ECS, "DescribeServices")),
-        )?;
+            .include(sdk::ServiceField::Tags);
+        let out = self
+            .calls
+            .call(ECS, "DescribeServices", || out.clone().send())
+            .await?;
         Ok(out
             .services()
             .iter()
@@ -121,15 +110,11 @@ impl EcsApi for SdkEcs {
         let out = self
             .client
             .describe_task_definition()
-            .task_definition(task_definition)
-            .send()
-            .await;
-        let out = record(
-            &self.metrics,
-            ECS,
-            "DescribeTaskDefinition",
-            out.map_err(sdk_error(ECS, "DescribeTaskDefinition")),
-        )?;
+            .task_definition(task_definition);
+        let out = self
+            .calls
+            .call(ECS, "DescribeTaskDefinition", || out.clone().send())
+            .await?;
         out.task_definition()
             .and_then(|t| t.task_definition_arn())
             .map(str::to_owned)
@@ -177,12 +162,10 @@ impl EcsApi for SdkEcs {
         for (k, v) in &input.tags {
             req = req.tags(sdk::Tag::builder().key(k).value(v).build());
         }
-        let out = record(
-            &self.metrics,
-            ECS,
-            "CreateService",
-            req.send().await.map_err(sdk_error(ECS, "CreateService")),
-        )?;
+        let out = self
+            .calls
+            .call(ECS, "CreateService", || req.clone().send())
+            .await?;
         Ok(out
             .service()
             .and_then(|s| s.service_arn())
@@ -226,12 +209,9 @@ impl EcsApi for SdkEcs {
                     .as_deref()
                     .map(sdk::PropagateTags::from),
             );
-        record(
-            &self.metrics,
-            ECS,
-            "UpdateService",
-            req.send().await.map_err(sdk_error(ECS, "UpdateService")),
-        )?;
+        self.calls
+            .call(ECS, "UpdateService", || req.clone().send())
+            .await?;
         Ok(())
     }
 
@@ -244,12 +224,9 @@ impl EcsApi for SdkEcs {
         for (k, v) in tags {
             req = req.tags(sdk::Tag::builder().key(k).value(v).build());
         }
-        record(
-            &self.metrics,
-            ECS,
-            "TagResource",
-            req.send().await.map_err(sdk_error(ECS, "TagResource")),
-        )?;
+        self.calls
+            .call(ECS, "TagResource", || req.clone().send())
+            .await?;
         Ok(())
     }
 
@@ -267,15 +244,11 @@ impl EcsApi for SdkEcs {
                     .cluster(cluster)
                     .desired_status(status.clone())
                     .max_results(100)
-                    .set_next_token(token)
-                    .send()
-                    .await;
-                let page = record(
-                    &self.metrics,
-                    ECS,
-                    "ListTasks",
-                    page.map_err(sdk_error(ECS, "ListTasks")),
-                )?;
+                    .set_next_token(token);
+                let page = self
+                    .calls
+                    .call(ECS, "ListTasks", || page.clone().send())
+                    .await?;
                 arns.extend(page.task_arns().iter().cloned());
                 token = page.next_token().map(str::to_owned);
                 if token.is_none() {
@@ -291,15 +264,11 @@ impl EcsApi for SdkEcs {
                 .client
                 .describe_tasks()
                 .cluster(cluster)
-                .set_tasks(Some(batch.to_vec()))
-                .send()
-                .await;
-            let out = record(
-                &self.metrics,
-                ECS,
-                "DescribeTasks",
-                out.map_err(sdk_error(ECS, "DescribeTasks")),
-            )?;
+                .set_tasks(Some(batch.to_vec()));
+            let out = self
+                .calls
+                .call(ECS, "DescribeTasks", || out.clone().send())
+                .await?;
             for t in out.tasks() {
                 let service = t.group().and_then(|g| g.strip_prefix("service:"));
                 if let Some(service) = service.filter(|_| t.last_status() != Some("STOPPED")) {
@@ -313,19 +282,10 @@ impl EcsApi for SdkEcs {
     }
 
     async fn delete_service(&self, cluster: &str, name: &str) -> Result<(), AwsError> {
-        let out = self
-            .client
-            .delete_service()
-            .cluster(cluster)
-            .service(name)
-            .send()
-            .await;
-        record(
-            &self.metrics,
-            ECS,
-            "DeleteService",
-            out.map_err(sdk_error(ECS, "DeleteService")),
-        )?;
+        let out = self.client.delete_service().cluster(cluster).service(name);
+        self.calls
+            .call(ECS, "DeleteService", || out.clone().send())
+            .await?;
         Ok(())
     }
 }

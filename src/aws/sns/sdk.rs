@@ -6,7 +6,8 @@ use std::sync::Arc;
 use aws_sdk_sns::types as sdk;
 
 use super::{Message, SnsApi, Subscription};
-use crate::aws::{AwsError, record, sdk_error};
+use crate::aws::AwsError;
+use crate::aws::call::{Caller, RetryPolicy};
 use crate::metrics::Metrics;
 
 const SNS: &str = "sns";
@@ -14,14 +15,14 @@ const SNS: &str = "sns";
 #[derive(Clone)]
 pub struct SdkSns {
     client: aws_sdk_sns::Client,
-    metrics: Arc<Metrics>,
+    calls: Caller,
 }
 
 impl SdkSns {
-    pub fn new(config: &aws_config::SdkConfig, metrics: Arc<Metrics>) -> Self {
+    pub fn new(config: &aws_config::SdkConfig, metrics: Arc<Metrics>, retry: RetryPolicy) -> Self {
         SdkSns {
             client: aws_sdk_sns::Client::new(config),
-            metrics,
+            calls: Caller::new(SNS, metrics, retry),
         }
     }
 }
@@ -39,13 +40,11 @@ impl SnsApi for SdkSns {
         let mut found = Vec::new();
         let mut token = None;
         loop {
-            let page = self.client.list_topics().set_next_token(token).send().await;
-            let page = record(
-                &self.metrics,
-                SNS,
-                "ListTopics",
-                page.map_err(sdk_error(SNS, "ListTopics")),
-            )?;
+            let page = self.client.list_topics().set_next_token(token);
+            let page = self
+                .calls
+                .call(SNS, "ListTopics", || page.clone().send())
+                .await?;
             found.extend(
                 page.topics()
                     .iter()
@@ -59,18 +58,11 @@ impl SnsApi for SdkSns {
     }
 
     async fn topic_tags(&self, arn: &str) -> Result<BTreeMap<String, String>, AwsError> {
+        let out = self.client.list_tags_for_resource().resource_arn(arn);
         let out = self
-            .client
-            .list_tags_for_resource()
-            .resource_arn(arn)
-            .send()
-            .await;
-        let out = record(
-            &self.metrics,
-            SNS,
-            "ListTagsForResource",
-            out.map_err(sdk_error(SNS, "ListTagsForResource")),
-        )?;
+            .calls
+            .call(SNS, "ListTagsForResource", || out.clone().send())
+            .await?;
         Ok(out
             .tags()
             .iter()
@@ -87,15 +79,11 @@ impl SnsApi for SdkSns {
             .client
             .create_topic()
             .name(name)
-            .set_tags(sdk_tags(tags))
-            .send()
-            .await;
-        let out = record(
-            &self.metrics,
-            SNS,
-            "CreateTopic",
-            out.map_err(sdk_error(SNS, "CreateTopic")),
-        )?;
+            .set_tags(sdk_tags(tags));
+        let out = self
+            .calls
+            .call(SNS, "CreateTopic", || out.clone().send())
+            .await?;
         Ok(out.topic_arn().unwrap_or_default().to_owned())
     }
 
@@ -104,26 +92,18 @@ impl SnsApi for SdkSns {
             .client
             .tag_resource()
             .resource_arn(arn)
-            .set_tags(sdk_tags(tags))
-            .send()
-            .await;
-        record(
-            &self.metrics,
-            SNS,
-            "TagResource",
-            out.map_err(sdk_error(SNS, "TagResource")),
-        )?;
+            .set_tags(sdk_tags(tags));
+        self.calls
+            .call(SNS, "TagResource", || out.clone().send())
+            .await?;
         Ok(())
     }
 
     async fn delete_topic(&self, arn: &str) -> Result<(), AwsError> {
-        let out = self.client.delete_topic().topic_arn(arn).send().await;
-        record(
-            &self.metrics,
-            SNS,
-            "DeleteTopic",
-            out.map_err(sdk_error(SNS, "DeleteTopic")),
-        )?;
+        let out = self.client.delete_topic().topic_arn(arn);
+        self.calls
+            .call(SNS, "DeleteTopic", || out.clone().send())
+            .await?;
         Ok(())
     }
 
@@ -135,15 +115,11 @@ impl SnsApi for SdkSns {
                 .client
                 .list_subscriptions_by_topic()
                 .topic_arn(topic_arn)
-                .set_next_token(token)
-                .send()
-                .await;
-            let page = record(
-                &self.metrics,
-                SNS,
-                "ListSubscriptionsByTopic",
-                page.map_err(sdk_error(SNS, "ListSubscriptionsByTopic")),
-            )?;
+                .set_next_token(token);
+            let page = self
+                .calls
+                .call(SNS, "ListSubscriptionsByTopic", || page.clone().send())
+                .await?;
             found.extend(page.subscriptions().iter().map(|s| Subscription {
                 arn: s.subscription_arn().unwrap_or_default().to_owned(),
                 protocol: s.protocol().unwrap_or_default().to_owned(),
@@ -167,31 +143,18 @@ impl SnsApi for SdkSns {
             .subscribe()
             .topic_arn(topic_arn)
             .protocol(protocol)
-            .endpoint(endpoint)
-            .send()
-            .await;
-        record(
-            &self.metrics,
-            SNS,
-            "Subscribe",
-            out.map_err(sdk_error(SNS, "Subscribe")),
-        )?;
+            .endpoint(endpoint);
+        self.calls
+            .call(SNS, "Subscribe", || out.clone().send())
+            .await?;
         Ok(())
     }
 
     async fn unsubscribe(&self, subscription_arn: &str) -> Result<(), AwsError> {
-        let out = self
-            .client
-            .unsubscribe()
-            .subscription_arn(subscription_arn)
-            .send()
-            .await;
-        record(
-            &self.metrics,
-            SNS,
-            "Unsubscribe",
-            out.map_err(sdk_error(SNS, "Unsubscribe")),
-        )?;
+        let out = self.client.unsubscribe().subscription_arn(subscription_arn);
+        self.calls
+            .call(SNS, "Unsubscribe", || out.clone().send())
+            .await?;
         Ok(())
     }
 
@@ -211,12 +174,9 @@ impl SnsApi for SdkSns {
                 req = req.message_attributes(k, value);
             }
         }
-        record(
-            &self.metrics,
-            SNS,
-            "Publish",
-            req.send().await.map_err(sdk_error(SNS, "Publish")),
-        )?;
+        self.calls
+            .call(SNS, "Publish", || req.clone().send())
+            .await?;
         Ok(())
     }
 }
