@@ -85,6 +85,12 @@ impl Controller {
             .collect()
     }
 
+    /// SIGKILL: no stop, no release, no last word.
+    pub fn kill(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reaped");
+    }
+
     /// SIGTERM, then the exit status, which must come within 10 s.
     pub fn terminate(mut self) -> ExitStatus {
         let pid = self.child.id().to_string();

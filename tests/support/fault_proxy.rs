@@ -140,13 +140,13 @@ impl Request {
     }
 
     /// HEAD's Content-Length is the object's size, with no body after it.
-    /// (No 1xx: the proxy answers `Expect` itself.)
+    /// (Moto sends no 1xx: `Expect` is answered here, never forwarded.)
     fn has_no_body(&self, status: &str) -> bool {
         self.method == "HEAD" || status.starts_with("204") || status.starts_with("304")
     }
 
-    /// Adds the framing to `head`, header lines without any; returns whether
-    /// the connection stays open.
+    /// Writes a response whose `head` holds every header line but the framing
+    /// ones, which this adds; returns whether the connection stays open.
     fn respond(&self, client: &mut TcpStream, (status, head, body): Response) -> io::Result<bool> {
         let close = self.header_has("connection", "close");
         let connection = if close { "close" } else { "keep-alive" };
