@@ -6,6 +6,7 @@ pub mod cloudwatch;
 pub mod discovery;
 pub mod ecs;
 pub mod fake;
+pub mod s3;
 pub mod sns;
 
 use std::fmt;
@@ -97,15 +98,21 @@ fn classify(code: Option<&str>, message: &str) -> ErrorKind {
         "ThrottlingException"
         | "Throttling"
         | "TooManyRequestsException"
-        | "RequestLimitExceeded" => ErrorKind::Throttled,
+        | "RequestLimitExceeded"
+        // S3's throttle (HTTP 503).
+        | "SlowDown" => ErrorKind::Throttled,
         "AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation" => {
             ErrorKind::AccessDenied
         }
         "ServiceNotFoundException"
         | "ClusterNotFoundException"
         | "ResourceNotFoundException"
-        | "NotFound" => ErrorKind::NotFound,
-        "ServerException" | "InternalFailure" | "ServiceUnavailable" => ErrorKind::Transient,
+        | "NotFound"
+        | "NoSuchBucket"
+        | "NoSuchKey" => ErrorKind::NotFound,
+        "ServerException" | "InternalFailure" | "ServiceUnavailable"
+        // S3's 500.
+        | "InternalError" => ErrorKind::Transient,
         "InvalidParameterException"
         | "ClientException"
         | "ValidationException"
@@ -284,5 +291,19 @@ impl SdkClients {
             sns: sns::SdkSns::new(&config, metrics.clone()),
             cloudwatch: cloudwatch::SdkCloudWatch::new(&config, metrics),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ErrorKind, classify};
+
+    #[test]
+    fn s3_throttling_and_server_errors_are_retried_and_missing_objects_are_not_found() {
+        assert_eq!(classify(Some("SlowDown"), ""), ErrorKind::Throttled);
+        assert_eq!(classify(Some("InternalError"), ""), ErrorKind::Transient);
+        assert_eq!(classify(Some("NoSuchKey"), ""), ErrorKind::NotFound);
+        assert_eq!(classify(Some("NoSuchBucket"), ""), ErrorKind::NotFound);
+        assert_eq!(classify(Some("AccessDenied"), ""), ErrorKind::AccessDenied);
     }
 }
