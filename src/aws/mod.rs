@@ -7,6 +7,7 @@ pub mod cloudwatch;
 pub mod discovery;
 pub mod ecs;
 pub mod fake;
+pub mod s3;
 pub mod sns;
 
 use std::fmt;
@@ -102,19 +103,22 @@ fn classify(code: Option<&str>, message: &str) -> ErrorKind {
     match code.unwrap_or_default() {
         "ThrottlingException"
         | "Throttling"
-        | "SlowDown"
         | "TooManyRequestsException"
-        | "RequestLimitExceeded" => ErrorKind::Throttled,
+        | "RequestLimitExceeded"
+        // S3's throttle (HTTP 503).
+        | "SlowDown" => ErrorKind::Throttled,
         "AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation" => {
             ErrorKind::AccessDenied
         }
         "ServiceNotFoundException"
         | "ClusterNotFoundException"
         | "ResourceNotFoundException"
-        | "NotFound" => ErrorKind::NotFound,
-        "ServerException" | "InternalFailure" | "InternalError" | "ServiceUnavailable" => {
-            ErrorKind::Transient
-        }
+        | "NotFound"
+        | "NoSuchBucket"
+        | "NoSuchKey" => ErrorKind::NotFound,
+        "ServerException" | "InternalFailure" | "ServiceUnavailable"
+        // S3's 500.
+        | "InternalError" => ErrorKind::Transient,
         "InvalidParameterException"
         | "ClientException"
         | "ValidationException"
@@ -275,5 +279,19 @@ impl SdkClients {
             sns: sns::SdkSns::new(&config, metrics.clone(), retry),
             cloudwatch: cloudwatch::SdkCloudWatch::new(&config, metrics, retry),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ErrorKind, classify};
+
+    #[test]
+    fn s3_throttling_and_server_errors_are_retried_and_missing_objects_are_not_found() {
+        assert_eq!(classify(Some("SlowDown"), ""), ErrorKind::Throttled);
+        assert_eq!(classify(Some("InternalError"), ""), ErrorKind::Transient);
+        assert_eq!(classify(Some("NoSuchKey"), ""), ErrorKind::NotFound);
+        assert_eq!(classify(Some("NoSuchBucket"), ""), ErrorKind::NotFound);
+        assert_eq!(classify(Some("AccessDenied"), ""), ErrorKind::AccessDenied);
     }
 }

@@ -2,6 +2,7 @@
 //! parsed with positions, typed, and checked; all errors of a run are collected.
 
 pub mod diagnostic;
+pub mod s3;
 pub mod tree;
 
 use std::path::{Path, PathBuf};
@@ -55,7 +56,8 @@ impl AnyDoc {
 #[derive(Debug, Clone)]
 pub struct Source {
     pub files: Vec<(String, String)>,
-    /// Content hash of every file's path and bytes: a new revision means something changed.
+    /// What changed means a new revision: `content_revision` of the files, or
+    /// the one the source names (an S3 source's `REVISION` object).
     pub revision: String,
 }
 
@@ -88,7 +90,6 @@ pub fn read_sources(paths: &[PathBuf]) -> Result<Source, Diagnostics> {
         ));
     }
     let mut files = Vec::new();
-    let mut hash = Sha256::new();
     for path in found {
         let name = path.display().to_string();
         match std::fs::metadata(&path) {
@@ -111,13 +112,7 @@ pub fn read_sources(paths: &[PathBuf]) -> Result<Source, Diagnostics> {
             Ok(_) => {}
         }
         match std::fs::read(&path).map(String::from_utf8) {
-            Ok(Ok(text)) => {
-                hash.update(name.as_bytes());
-                hash.update([0]);
-                hash.update(text.as_bytes());
-                hash.update([0]);
-                files.push((name, text));
-            }
+            Ok(Ok(text)) => files.push((name, text)),
             Ok(Err(_)) => diags.push(Diagnostic::new(
                 &name,
                 Pos::default(),
@@ -133,9 +128,24 @@ pub fn read_sources(paths: &[PathBuf]) -> Result<Source, Diagnostics> {
     if !diags.is_empty() {
         return Err(diags);
     }
-    let digest = hash.finalize();
-    let revision = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
+    let revision = content_revision(&files);
     Ok(Source { files, revision })
+}
+
+/// The revision of a document set without one of its own: the first 12 hex
+/// digits of SHA-256 over every file's name and text, in order. Any change of
+/// a name or a byte is a new revision; the same set is the same revision on
+/// every machine and after every restart.
+pub fn content_revision(files: &[(String, String)]) -> String {
+    let mut hash = Sha256::new();
+    for (name, text) in files {
+        hash.update(name.as_bytes());
+        hash.update([0]);
+        hash.update(text.as_bytes());
+        hash.update([0]);
+    }
+    let digest = hash.finalize();
+    digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
 }
 
 fn walk(dir: &Path, found: &mut Vec<PathBuf>, diags: &mut Diagnostics) {
@@ -161,13 +171,18 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>, diags: &mut Diagnostics) {
         }
         if path.is_dir() {
             walk(&path, found, diags);
-        } else if matches!(
-            path.extension().and_then(|e| e.to_str()),
-            Some("yaml" | "yml" | "json")
-        ) {
+        } else if is_document(&path) {
             found.push(path);
         }
     }
+}
+
+/// `*.yaml`, `*.yml` and `*.json`: what a directory (or an S3 prefix) is read for.
+pub fn is_document(path: &Path) -> bool {
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml" | "json")
+    )
 }
 
 /// Parses and checks every document of `source` on its own (no cross-document rules).

@@ -141,7 +141,7 @@ impl Moto {
     }
 
     /// SDK configuration for this server, as a test's own client (not the operator) uses it.
-    fn sdk_config(&self) -> aws_config::SdkConfig {
+    pub fn sdk_config(&self) -> aws_config::SdkConfig {
         aws_config::SdkConfig::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("us-east-1"))
@@ -159,6 +159,11 @@ impl Moto {
 
     pub fn scaling(&self) -> aws_sdk_applicationautoscaling::Client {
         aws_sdk_applicationautoscaling::Client::new(&self.sdk_config())
+    }
+
+    /// S3 as CI uses it (uploads); `run --source` reads through `SdkS3` with `sdk_config()`.
+    pub fn s3(&self) -> aws_sdk_s3::Client {
+        aws_sdk_s3::Client::new(&self.sdk_config())
     }
 
     pub fn cloudwatch(&self) -> aws_sdk_cloudwatch::Client {

@@ -5,12 +5,14 @@ mod autoscaling;
 mod cloudwatch;
 mod discovery;
 mod ecs;
+mod s3;
 mod sns;
 
 pub use autoscaling::FakeScaling;
 pub use cloudwatch::FakeCloudWatch;
 pub use discovery::FakeDiscovery;
 pub use ecs::FakeEcs;
+pub use s3::FakeS3;
 pub use sns::FakeSns;
 
 use std::collections::BTreeMap;
