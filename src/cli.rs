@@ -170,8 +170,22 @@ pub struct ApplyArgs {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    #[command(flatten)]
-    pub files: Files,
+    /// Files or directories of desired-state documents (repeatable).
+    #[arg(
+        short = 'f',
+        long = "file",
+        env = "ECS_OPERATOR_FILE",
+        value_delimiter = ',',
+        required_unless_present = "source",
+        conflicts_with = "source"
+    )]
+    pub files: Vec<PathBuf>,
+    /// `s3://bucket/prefix/`: the documents CI uploaded there, with a `REVISION` object written last.
+    #[arg(long, env = "ECS_OPERATOR_SOURCE", value_parser = crate::load::s3::S3Source::parse)]
+    pub source: Option<crate::load::s3::S3Source>,
+    /// Time between two listings of the S3 source.
+    #[arg(long, env = "ECS_OPERATOR_SOURCE_POLL", default_value = "10s")]
+    pub source_poll: Duration,
     #[command(flatten)]
     pub guard: Guard,
     /// Time between loops (jittered by ±10%).

@@ -9,10 +9,12 @@ use anyhow::Context;
 
 use crate::aws::Clients;
 use crate::aws::call::RetryPolicy;
+use crate::aws::s3::SdkS3;
 use crate::cli::{
     ApplyArgs, CrdsArgs, Files, Guard, HealthcheckArgs, Output, PlanArgs, RunArgs, ScheduleArgs,
     SloArgs,
 };
+use crate::controller::source::DesiredSource;
 use crate::controller::{self, RunOptions, Shared};
 use crate::desired::Desired;
 use crate::metrics::Metrics;
@@ -163,8 +165,17 @@ pub async fn apply(instance: &str, retry: RetryPolicy, args: &ApplyArgs) -> Exit
 }
 
 pub async fn run(instance: &str, retry: RetryPolicy, args: &RunArgs) -> anyhow::Result<ExitCode> {
+    let metrics = Arc::new(Metrics::default());
+    let source = match &args.source {
+        Some(s3) => DesiredSource::S3 {
+            source: s3.clone(),
+            client: SdkS3::new(&crate::aws::load_config().await, metrics.clone(), retry),
+            poll: args.source_poll.0,
+        },
+        None => DesiredSource::Files(args.files.clone()),
+    };
     let options = RunOptions {
-        files: args.files.files.clone(),
+        source,
         state_file: args.state_file.clone(),
         interval: args.interval.0,
         slo_interval: args.slo_interval.0,
@@ -175,7 +186,6 @@ pub async fn run(instance: &str, retry: RetryPolicy, args: &RunArgs) -> anyhow::
             ..plan_options(instance, &args.guard)
         },
     };
-    let metrics = Arc::new(Metrics::default());
     let aws = Clients::from_environment(metrics.clone(), retry).await;
     let shared = Arc::new(Shared::new(metrics, &options));
     let listener = tokio::net::TcpListener::bind(args.listen)

@@ -10,6 +10,7 @@ use ecs_operator::aws::cloudwatch::{
 };
 use ecs_operator::aws::fake::{FakeCloudWatch, FakeDiscovery, FakeEcs, FakeScaling, FakeSns};
 use ecs_operator::aws::{AwsError, Clients};
+use ecs_operator::controller::source::DesiredSource;
 use ecs_operator::controller::{self, RunOptions, Shared};
 use ecs_operator::metrics::Metrics;
 use ecs_operator::plan::PlanOptions;
@@ -123,7 +124,7 @@ fn start(hang: bool, slo_interval: Duration) -> Running {
     cloudwatch.inner.put_points(&metric("Requests"), &total);
     cloudwatch.inner.put_points(&metric("Errors"), &bad);
     let options = RunOptions {
-        files: vec![dir.path().to_owned()],
+        source: DesiredSource::Files(vec![dir.path().to_owned()]),
         state_file: None,
         interval: Duration::from_millis(100),
         slo_interval,

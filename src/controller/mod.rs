@@ -4,6 +4,7 @@
 mod backoff;
 pub mod http;
 mod slo;
+pub mod source;
 pub mod status;
 
 use std::path::PathBuf;
@@ -19,24 +20,22 @@ use crate::aws::Aws;
 use crate::aws::cloudwatch::CloudWatchApi;
 use crate::aws::sns::SnsApi;
 use crate::desired::Desired;
-use crate::load;
 use crate::metrics::Metrics;
 use crate::notify::Notifier;
 use crate::observe::observe;
 use crate::plan::alert_channel::topic_arns;
 use crate::plan::{PlanOptions, plan};
+use source::{DesiredSource, Read};
 use status::{LoopReport, Status};
 
 /// A requested sync runs at most once per this period, so /sync cannot hammer AWS.
 pub const SYNC_COALESCE: Duration = Duration::from_secs(5);
 /// How long a stop waits for an SLO evaluation in progress.
 const EVALUATOR_STOP: Duration = Duration::from_secs(5);
-/// How often the files are re-read between loops to notice a new revision.
-const SOURCE_POLL: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
-    pub files: Vec<PathBuf>,
+    pub source: DesiredSource,
     /// Where the notifier remembers what it reported (survives restarts).
     pub state_file: Option<PathBuf>,
     pub interval: Duration,
@@ -161,14 +160,21 @@ async fn reconcile<A: Aws>(options: &RunOptions, aws: &A, shared: &Shared) {
     let mut last_topics = std::collections::BTreeMap::new();
     let mut seen_revision: Option<String> = None;
     let mut backoffs = backoff::Backoffs::default();
+    let mut source = options.source.clone();
+    // Since when the S3 set has been incomplete (documents newer than REVISION).
+    let mut incomplete_since: Option<Instant> = None;
     while !shared.stopping() {
         let started = Instant::now();
         let last_start = Some(started);
         let started_at = Timestamp::now();
         let mut errors = Vec::new();
         let mut rejected: Option<(String, Vec<String>)> = None;
-        match load::read_sources(&options.files) {
-            Ok(source) if seen_revision.as_deref() != Some(source.revision.as_str()) => {
+        let read = source.read().await;
+        if !matches!(read, Read::Incomplete { .. }) {
+            incomplete_since = None;
+        }
+        match read {
+            Read::Ready(source) if seen_revision.as_deref() != Some(source.revision.as_str()) => {
                 seen_revision = Some(source.revision.clone());
                 match Desired::from_source(&source) {
                     Ok(desired) => {
@@ -180,25 +186,21 @@ async fn reconcile<A: Aws>(options: &RunOptions, aws: &A, shared: &Shared) {
                         }
                     }
                     Err(diags) => {
-                        // Reported once per rejected revision; the last good one keeps running.
-                        for d in diags.iter() {
-                            tracing::error!(revision = %source.revision, error = %d, "desired state rejected");
-                        }
-                        if let Ok(mut s) = shared.status.write() {
-                            s.reject(&source.revision, &diags, started_at);
-                        }
-                        rejected = Some((
-                            source.revision.clone(),
-                            diags.iter().map(ToString::to_string).collect(),
-                        ));
+                        rejected = Some(reject(shared, &source.revision, &diags, started_at));
                     }
                 }
             }
-            Ok(_) => {}
-            Err(diags) => errors.push(format!(
-                "cannot read desired state: {}",
-                diags.0.first().map(ToString::to_string).unwrap_or_default()
-            )),
+            Read::Ready(_) => {}
+            Read::Incomplete { revision, problem } => {
+                let since = *incomplete_since.get_or_insert(started);
+                if since.elapsed() < source.incomplete_grace() {
+                    tracing::info!(%revision, "desired state upload in progress: keeping the last revision");
+                } else if seen_revision.as_deref() != Some(revision.as_str()) {
+                    seen_revision = Some(revision.clone());
+                    rejected = Some(reject(shared, &revision, &problem, started_at));
+                }
+            }
+            Read::Failed(e) => errors.push(format!("cannot read desired state: {e}")),
         }
         let mut outcome = Outcome::default();
         let mut drifted = 0;
@@ -350,8 +352,10 @@ async fn reconcile<A: Aws>(options: &RunOptions, aws: &A, shared: &Shared) {
             .min();
         wait(
             options,
+            &mut source,
             shared,
             seen_revision.as_deref(),
+            incomplete_since,
             last_start,
             wake_at,
         )
@@ -374,6 +378,25 @@ async fn reconcile<A: Aws>(options: &RunOptions, aws: &A, shared: &Shared) {
     tracing::info!("controller stopped");
 }
 
+/// Logs and shows a revision that did not validate; the caller reports it once.
+fn reject(
+    shared: &Shared,
+    revision: &str,
+    diags: &crate::load::diagnostic::Diagnostics,
+    at: Timestamp,
+) -> (String, Vec<String>) {
+    for d in diags.iter() {
+        tracing::error!(%revision, error = %d, "desired state rejected");
+    }
+    if let Ok(mut s) = shared.status.write() {
+        s.reject(revision, diags, at);
+    }
+    (
+        revision.to_owned(),
+        diags.iter().map(ToString::to_string).collect(),
+    )
+}
+
 /// The monotonic instant at which wall-clock `t` arrives.
 fn until(t: Timestamp) -> Instant {
     let ahead = t.duration_since(Timestamp::now());
@@ -384,10 +407,13 @@ fn until(t: Timestamp) -> Instant {
 /// Sleeps until the next loop: the jittered interval or the next Schedule
 /// transition, whichever is first; a sync request (at most one per
 /// `SYNC_COALESCE`); a new revision on disk; or a stop.
+#[allow(clippy::too_many_arguments)] // the loop's state, passed as it is
 async fn wait(
     options: &RunOptions,
+    source: &mut DesiredSource,
     shared: &Shared,
     revision: Option<&str>,
+    incomplete_since: Option<Instant>,
     last_start: Option<Instant>,
     transition: Option<Instant>,
 ) {
@@ -405,7 +431,7 @@ async fn wait(
         if now >= deadline {
             return;
         }
-        let tick = (deadline - now).min(SOURCE_POLL);
+        let tick = (deadline - now).min(source.poll());
         tokio::select! {
             _ = shared.wake.notified() => {
                 if shared.stopping() {
@@ -425,9 +451,13 @@ async fn wait(
             }
             _ = shared.stopped.notified() => return,
             _ = tokio::time::sleep(tick) => {
-                let changed = load::read_sources(&options.files)
-                    .map(|s| Some(s.revision.as_str()) != revision)
-                    .unwrap_or(false);
+                let changed = match source.read().await {
+                    Read::Ready(s) => Some(s.revision.as_str()) != revision,
+                    // The loop starts the grace period, and rejects when it is over.
+                    Read::Incomplete { .. } => incomplete_since
+                        .is_none_or(|t| t.elapsed() >= source.incomplete_grace()),
+                    Read::Failed(_) => false,
+                };
                 if changed {
                     return;
                 }

@@ -28,17 +28,20 @@ impl Controller {
             .expect("a free port")
             .port();
         let listen = format!("127.0.0.1:{port}");
-        let mut args = vec![
-            "run",
-            "-f",
-            files,
+        // No files: the source is in `extra` (`--source s3://…`).
+        let mut args = if files.is_empty() {
+            vec!["run"]
+        } else {
+            vec!["run", "-f", files]
+        };
+        args.extend([
             "--interval",
             interval,
             "--listen",
             &listen,
             "--instance",
             instance,
-        ];
+        ]);
         args.extend_from_slice(extra);
         let log = tempfile::NamedTempFile::new().expect("log file");
         let child = moto
