@@ -4,6 +4,7 @@
 pub mod autoscaling;
 pub mod cloudwatch;
 pub mod discovery;
+pub mod dynamodb;
 pub mod ecs;
 pub mod fake;
 pub mod sns;

@@ -4,12 +4,14 @@
 mod autoscaling;
 mod cloudwatch;
 mod discovery;
+mod dynamodb;
 mod ecs;
 mod sns;
 
 pub use autoscaling::FakeScaling;
 pub use cloudwatch::FakeCloudWatch;
 pub use discovery::FakeDiscovery;
+pub use dynamodb::{FakeLease, LeaseItem};
 pub use ecs::FakeEcs;
 pub use sns::FakeSns;
 
