@@ -98,7 +98,8 @@ fn classify(code: Option<&str>, message: &str) -> ErrorKind {
         "ThrottlingException"
         | "Throttling"
         | "TooManyRequestsException"
-        | "RequestLimitExceeded" => ErrorKind::Throttled,
+        | "RequestLimitExceeded"
+        | "ProvisionedThroughputExceededException" => ErrorKind::Throttled,
         "AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation" => {
             ErrorKind::AccessDenied
         }
@@ -106,7 +107,11 @@ fn classify(code: Option<&str>, message: &str) -> ErrorKind {
         | "ClusterNotFoundException"
         | "ResourceNotFoundException"
         | "NotFound" => ErrorKind::NotFound,
-        "ServerException" | "InternalFailure" | "ServiceUnavailable" => ErrorKind::Transient,
+        "ServerException"
+        | "InternalFailure"
+        | "ServiceUnavailable"
+        | "InternalServerError"
+        | "TransactionConflictException" => ErrorKind::Transient,
         "InvalidParameterException"
         | "ClientException"
         | "ValidationException"

@@ -1,6 +1,10 @@
 //! The leader lease's one DynamoDB item: the trait `crate::lease` uses to
 //! acquire, renew and release it with conditional writes.
 
+mod sdk;
+
+pub use sdk::SdkLease;
+
 use std::future::Future;
 
 use super::AwsError;
