@@ -26,6 +26,7 @@ pub mod commands;
 pub mod controller;
 pub mod crds;
 pub mod desired;
+pub mod lease;
 pub mod load;
 pub mod metrics;
 pub mod model;

@@ -62,9 +62,11 @@ pub struct Metrics {
 }
 
 /// Operations that change the estate; everything else is a read. The
-/// heartbeat's PutMetricData is telemetry, not a change to anything owned.
+/// heartbeat's PutMetricData is telemetry and the lease's UpdateItem
+/// coordination (a standby makes one every renew period), not changes to
+/// anything owned.
 pub fn is_write(operation: &str) -> bool {
-    operation != "PutMetricData"
+    !["PutMetricData", "UpdateItem"].contains(&operation)
         && !["Describe", "List", "Get"]
             .iter()
             .any(|p| operation.starts_with(p))

@@ -239,6 +239,44 @@ fn updates_and_deletions_are_conditioned_on_the_ownership_tag_of_the_task_defini
     }
 }
 
+#[test]
+fn the_lease_grant_is_scoped_to_the_lease_table_and_the_item_of_the_instance() {
+    let p = policy();
+    let td = task_definition();
+    let instance = td["containerDefinitions"][0]["environment"]
+        .as_array()
+        .expect("environment")
+        .iter()
+        .find(|e| e["name"] == "ECS_OPERATOR_INSTANCE")
+        .map(|e| e["value"].clone())
+        .expect("ECS_OPERATOR_INSTANCE");
+    let dynamodb: Vec<&serde_json::Value> = p["Statement"]
+        .as_array()
+        .expect("statements")
+        .iter()
+        .filter(|s| {
+            actions_in_policy(&serde_json::json!({"Statement": [s]}))
+                .iter()
+                .any(|a| a.starts_with("dynamodb:"))
+        })
+        .collect();
+    assert_eq!(dynamodb.len(), 1, "{dynamodb:?}");
+    let s = dynamodb[0];
+    assert_eq!(s["Action"], "dynamodb:UpdateItem");
+    assert!(
+        s["Resource"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("arn:aws:dynamodb:") && r.contains(":table/")),
+        "{s}"
+    );
+    // The lease item's key is the instance (LeaseConfig::new): one instance
+    // cannot take another's lease.
+    assert_eq!(
+        s["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"],
+        serde_json::json!([instance])
+    );
+}
+
 fn task_definition() -> serde_json::Value {
     let text = std::fs::read_to_string(root().join("deploy/task-definition.json"))
         .expect("task definition");
@@ -326,6 +364,37 @@ fn template() -> serde_json::Value {
     serde_saphyr::from_str(&text).expect("the template is plain YAML (long-form intrinsics)")
 }
 
+/// `Fn::If: [condition, value, {Ref: AWS::NoValue}]`: (Some(condition), value),
+/// present only when the condition holds; anything else is (None, itself).
+fn optional(v: &serde_json::Value) -> (Option<&str>, &serde_json::Value) {
+    match v["Fn::If"].as_array().map(Vec::as_slice) {
+        Some([condition, value, absent]) => {
+            assert_eq!(absent, &serde_json::json!({"Ref": "AWS::NoValue"}), "{v}");
+            (Some(condition.as_str().expect("condition name")), value)
+        }
+        _ => (None, v),
+    }
+}
+
+/// The template's inline policy with its conditional statements as plain ones.
+fn template_policy(t: &serde_json::Value) -> (serde_json::Value, Vec<(&str, &serde_json::Value)>) {
+    let inline = &t["Resources"]["TaskRole"]["Properties"]["Policies"][0]["PolicyDocument"];
+    let mut conditional = Vec::new();
+    let statements: Vec<serde_json::Value> = inline["Statement"]
+        .as_array()
+        .expect("statements")
+        .iter()
+        .map(|st| {
+            let (condition, st) = optional(st);
+            if let Some(c) = condition {
+                conditional.push((c, st));
+            }
+            st.clone()
+        })
+        .collect();
+    (serde_json::json!({"Statement": statements}), conditional)
+}
+
 #[test]
 fn the_template_runs_the_task_definition_with_the_policy_and_one_writer() {
     let t = template();
@@ -358,15 +427,88 @@ fn the_template_runs_the_task_definition_with_the_policy_and_one_writer() {
             .map(|e| e[key].as_str().expect("name").to_owned())
             .collect()
     };
+    // The lease table's variable is there only with the table (the task
+    // definition is the single-replica deployment); every other one always.
+    // The desired state comes from the image's /desired (as in the task
+    // definition) or from S3, never both.
+    let mut always = Vec::new();
+    let mut with_lease = Vec::new();
+    let mut in_s3 = Vec::new();
+    for e in got["Environment"].as_array().expect("environment") {
+        match optional(e) {
+            (None | Some("DesiredStateInImage"), e) => always.push(e.clone()),
+            (Some("HasLeaseTable"), e) => with_lease.push(e.clone()),
+            (Some("DesiredStateInS3"), e) => in_s3.push(e.clone()),
+            (Some(c), _) => panic!("variable under an unknown condition {c}"),
+        }
+    }
     assert_eq!(
-        names(&got["Environment"], "Name"),
+        names(&serde_json::json!(always), "Name"),
         names(&want["environment"], "name")
+    );
+    assert_eq!(
+        names(&serde_json::json!(in_s3), "Name"),
+        ["ECS_OPERATOR_SOURCE"]
+    );
+    assert_eq!(
+        with_lease,
+        [
+            serde_json::json!({"Name": ecs_operator::lease::TABLE_VARIABLE, "Value": {"Ref": "LeaseTable"}})
+        ]
     );
     assert_eq!(got["LogConfiguration"]["LogDriver"], "awslogs");
     assert!(r["LogGroup"]["Properties"]["RetentionInDays"].is_object());
-    // The task role's policy is deploy/iam-policy.json, the instance a parameter.
-    let inline = &r["TaskRole"]["Properties"]["Policies"][0]["PolicyDocument"];
+    // The task role's policy is deploy/iam-policy.json, the instance a parameter;
+    // the lease's grant exists with the lease table only.
+    let (inline, conditional) = template_policy(&t);
+    let inline = &inline;
     assert_eq!(actions_in_policy(inline), actions_in_policy(&policy()));
+    let lease_grants: Vec<&serde_json::Value> = conditional
+        .iter()
+        .filter(|(c, _)| *c == "HasLeaseTable")
+        .map(|(_, st)| *st)
+        .collect();
+    let s3_grants: Vec<&serde_json::Value> = conditional
+        .iter()
+        .filter(|(c, _)| *c == "DesiredStateInS3")
+        .map(|(_, st)| *st)
+        .collect();
+    assert_eq!(
+        lease_grants.len() + s3_grants.len(),
+        conditional.len(),
+        "{conditional:?}"
+    );
+    assert_eq!(
+        s3_grants.first().map(|st| &st["Action"]),
+        Some(&serde_json::json!(["s3:ListBucket", "s3:GetObject"]))
+    );
+    assert_eq!(lease_grants.len(), 1, "{conditional:?}");
+    assert_eq!(lease_grants[0]["Action"], "dynamodb:UpdateItem");
+    assert_eq!(
+        lease_grants[0]["Resource"],
+        serde_json::json!({"Fn::GetAtt": ["LeaseTable", "Arn"]})
+    );
+    assert_eq!(
+        lease_grants[0]["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"],
+        serde_json::json!([{"Ref": "Instance"}])
+    );
+    assert_eq!(
+        t["Conditions"]["HasLeaseTable"],
+        serde_json::json!({"Fn::Not": [{"Fn::Equals": [{"Ref": "LeaseTableName"}, ""]}]})
+    );
+    assert_eq!(t["Parameters"]["LeaseTableName"]["Default"], "");
+    let table = &r["LeaseTable"];
+    assert_eq!(table["Type"], "AWS::DynamoDB::Table");
+    assert_eq!(table["Condition"], "HasLeaseTable");
+    assert_eq!(table["Properties"]["BillingMode"], "PAY_PER_REQUEST");
+    assert_eq!(
+        table["Properties"]["KeySchema"],
+        serde_json::json!([{"AttributeName": "name", "KeyType": "HASH"}])
+    );
+    assert_eq!(
+        table["Properties"]["AttributeDefinitions"],
+        serde_json::json!([{"AttributeName": "name", "AttributeType": "S"}])
+    );
     let conditioned: Vec<&serde_json::Value> = inline["Statement"]
         .as_array()
         .expect("statements")

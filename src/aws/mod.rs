@@ -5,6 +5,7 @@ pub mod autoscaling;
 pub mod call;
 pub mod cloudwatch;
 pub mod discovery;
+pub mod dynamodb;
 pub mod ecs;
 pub mod fake;
 pub mod s3;
@@ -105,6 +106,7 @@ fn classify(code: Option<&str>, message: &str) -> ErrorKind {
         | "Throttling"
         | "TooManyRequestsException"
         | "RequestLimitExceeded"
+        | "ProvisionedThroughputExceededException"
         // S3's throttle (HTTP 503).
         | "SlowDown" => ErrorKind::Throttled,
         "AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation" => {
@@ -116,7 +118,11 @@ fn classify(code: Option<&str>, message: &str) -> ErrorKind {
         | "NotFound"
         | "NoSuchBucket"
         | "NoSuchKey" => ErrorKind::NotFound,
-        "ServerException" | "InternalFailure" | "ServiceUnavailable"
+        "ServerException"
+        | "InternalFailure"
+        | "ServiceUnavailable"
+        | "InternalServerError"
+        | "TransactionConflictException"
         // S3's 500.
         | "InternalError" => ErrorKind::Transient,
         "InvalidParameterException"

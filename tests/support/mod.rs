@@ -170,6 +170,10 @@ impl Moto {
         aws_sdk_cloudwatch::Client::new(&self.sdk_config())
     }
 
+    pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::new(&self.sdk_config())
+    }
+
     /// An SQS queue (a subscriber's inbox): (url, arn).
     pub fn queue(&self) -> (String, String) {
         let q: serde_json::Value =

@@ -4,6 +4,7 @@
 mod autoscaling;
 mod cloudwatch;
 mod discovery;
+mod dynamodb;
 mod ecs;
 mod s3;
 mod sns;
@@ -11,6 +12,7 @@ mod sns;
 pub use autoscaling::FakeScaling;
 pub use cloudwatch::FakeCloudWatch;
 pub use discovery::FakeDiscovery;
+pub use dynamodb::{FakeLease, LeaseItem};
 pub use ecs::FakeEcs;
 pub use s3::FakeS3;
 pub use sns::FakeSns;
