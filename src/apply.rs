@@ -48,6 +48,23 @@ impl Outcome {
     }
 }
 
+/// Whether writes must stop now: a stop was requested, or the lease was lost.
+pub trait Halt: Sync {
+    fn halted(&self) -> bool;
+}
+
+impl Halt for AtomicBool {
+    fn halted(&self) -> bool {
+        self.load(Ordering::SeqCst)
+    }
+}
+
+impl<F: Fn() -> bool + Sync> Halt for F {
+    fn halted(&self) -> bool {
+        self()
+    }
+}
+
 /// Writes in flight at once per AWS service. Resources are independent, but
 /// AWS throttles an account's writes to a service as a whole.
 pub const WRITES_PER_SERVICE: usize = 4;
@@ -60,7 +77,7 @@ pub const WRITES_PER_SERVICE: usize = 4;
 pub async fn apply<A: Aws>(
     plan: &Plan,
     aws: &A,
-    stop: &AtomicBool,
+    stop: &impl Halt,
     ready: impl Fn(&DocRef) -> bool,
 ) -> Outcome {
     let made = Mutex::new(Made::default());
@@ -108,7 +125,7 @@ pub async fn apply<A: Aws>(
 async fn run_step<A: Aws>(
     step: &Step,
     aws: &A,
-    stop: &AtomicBool,
+    stop: &impl Halt,
     made: &Mutex<Made>,
     permits: &BTreeMap<&'static str, Semaphore>,
     done: &BTreeMap<&DocRef, watch::Sender<Option<bool>>>,
@@ -126,7 +143,7 @@ async fn run_step<A: Aws>(
         let mut rx = tx.subscribe();
         let ok = rx.wait_for(Option::is_some).await.map(|v| *v == Some(true));
         if !matches!(ok, Ok(true)) {
-            if stop.load(Ordering::SeqCst) {
+            if stop.halted() {
                 return None;
             }
             // SPEC §3: a failed dependency defers its dependents.
@@ -136,7 +153,7 @@ async fn run_step<A: Aws>(
         }
     }
     for op in step.runnable_ops() {
-        if stop.load(Ordering::SeqCst) {
+        if stop.halted() {
             return (result.writes > 0).then_some((result, true));
         }
         let permit = permits.get(service_of(op)).map(Semaphore::acquire);

@@ -200,6 +200,16 @@ pub struct RunArgs {
     /// File where the notifier remembers reported drift across restarts (JSON).
     #[arg(long, env = "ECS_OPERATOR_STATE_FILE")]
     pub state_file: Option<PathBuf>,
+    /// DynamoDB table of the leader lease (key `name`, a string): replicas
+    /// take turns, only the holder writes. Unset: one replica, no lease.
+    #[arg(long, env = crate::lease::TABLE_VARIABLE)]
+    pub lease_table: Option<String>,
+    /// How long a lease lasts without a renew; the holder stops writing a quarter earlier.
+    #[arg(long, env = "ECS_OPERATOR_LEASE_DURATION", default_value = "20s")]
+    pub lease_duration: Duration,
+    /// How often the lease is renewed (by the holder) or tried (by a standby).
+    #[arg(long, env = "ECS_OPERATOR_LEASE_RENEW", default_value = "5s")]
+    pub lease_renew: Duration,
     /// Address of /healthz, /readyz, /status, /metrics and POST /sync.
     #[arg(long, env = "ECS_OPERATOR_LISTEN", default_value = "0.0.0.0:8080")]
     pub listen: SocketAddr,

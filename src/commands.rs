@@ -187,7 +187,27 @@ pub async fn run(instance: &str, retry: RetryPolicy, args: &RunArgs) -> anyhow::
         },
     };
     let aws = Clients::from_environment(metrics.clone(), retry).await;
-    let shared = Arc::new(Shared::new(metrics, &options));
+    let (lease, lease_task, release) = match &args.lease_table {
+        None => (crate::lease::LeaseHandle::unleased(), None, None),
+        Some(table) => {
+            let mut config = crate::lease::LeaseConfig::new(table, instance);
+            config.duration = args.lease_duration.0;
+            config.renew_every = args.lease_renew.0;
+            let lease = crate::lease::Lease::new(config).context("invalid lease settings")?;
+            let handle = lease.handle();
+            let api = crate::aws::dynamodb::SdkLease::new(
+                &crate::aws::load_config().await,
+                metrics.clone(),
+                retry,
+            );
+            let (release, released) = tokio::sync::oneshot::channel::<()>();
+            let task = tokio::spawn(crate::lease::maintain(lease, api, async move {
+                let _ = released.await;
+            }));
+            (handle, Some(task), Some(release))
+        }
+    };
+    let shared = Arc::new(Shared::with_lease(metrics, &options, lease));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -206,6 +226,11 @@ pub async fn run(instance: &str, retry: RetryPolicy, args: &RunArgs) -> anyhow::
     });
     spawn_signal_handlers(shared.clone())?;
     controller::run(options, aws, shared.clone()).await;
+    // The last write is done: give the lease up so a standby takes over at once.
+    if let (Some(release), Some(task)) = (release, lease_task) {
+        let _ = release.send(());
+        let _ = task.await;
+    }
     shared.request_stop();
     // The server has nothing in flight worth waiting long for.
     let _ = tokio::time::timeout(std::time::Duration::from_secs(2), server).await;

@@ -20,13 +20,14 @@ use crate::aws::Aws;
 use crate::aws::cloudwatch::CloudWatchApi;
 use crate::aws::sns::SnsApi;
 use crate::desired::Desired;
+use crate::lease::LeaseHandle;
 use crate::metrics::Metrics;
 use crate::notify::Notifier;
 use crate::observe::observe;
 use crate::plan::alert_channel::topic_arns;
 use crate::plan::{PlanOptions, plan};
 use source::{DesiredSource, Read};
-use status::{LoopReport, Status};
+use status::{LoopReport, RoleStatus, Status};
 
 /// A requested sync runs at most once per this period, so /sync cannot hammer AWS.
 pub const SYNC_COALESCE: Duration = Duration::from_secs(5);
@@ -66,13 +67,20 @@ pub struct Shared {
     pub notifier: Mutex<Notifier>,
     /// The last loop's desired state and topics, for the SLO evaluator.
     pub inputs: RwLock<Option<Inputs>>,
+    /// Whether this replica may write now (always, without `--lease-table`).
+    pub lease: LeaseHandle,
     interval: Duration,
     last_loop_end: Mutex<Option<Instant>>,
 }
 
 impl Shared {
     pub fn new(metrics: Arc<Metrics>, options: &RunOptions) -> Self {
+        Self::with_lease(metrics, options, LeaseHandle::unleased())
+    }
+
+    pub fn with_lease(metrics: Arc<Metrics>, options: &RunOptions, lease: LeaseHandle) -> Self {
         Shared {
+            lease,
             status: RwLock::new(Status {
                 instance: options.plan.instance.clone(),
                 dry_run: options.dry_run,
@@ -202,6 +210,12 @@ async fn reconcile<A: Aws>(options: &RunOptions, aws: &A, shared: &Shared) {
             }
             Read::Failed(e) => errors.push(format!("cannot read desired state: {e}")),
         }
+        // A standby observes and plans like a dry run: no writes, no messages.
+        let leader = shared.lease.may_write(Instant::now());
+        let writing = leader && !options.dry_run;
+        if let Ok(mut s) = shared.status.write() {
+            s.role = shared.lease.role().map(|r| RoleStatus::of(&r));
+        }
         let mut outcome = Outcome::default();
         let mut drifted = 0;
         let mut next_transition = None;
@@ -228,9 +242,11 @@ async fn reconcile<A: Aws>(options: &RunOptions, aws: &A, shared: &Shared) {
                     tracing::info!(resource = %step.resource, action = step.action.key(), revision = %plan.revision, field = %c.field, actual = %c.actual, desired = %c.desired, "drift");
                 }
             }
-            if !options.dry_run {
+            if writing {
                 let now = Instant::now();
-                outcome = apply::apply(&plan, aws, &shared.stop, |r| backoffs.ready(r, now)).await;
+                // Checked before every write: a lease that could not be renewed stops them.
+                let halt = || shared.stopping() || !shared.lease.may_write(Instant::now());
+                outcome = apply::apply(&plan, aws, &halt, |r| backoffs.ready(r, now)).await;
                 memory.forget_tagged(&plan);
                 let now = Instant::now();
                 for step in &outcome.steps {
@@ -257,7 +273,9 @@ async fn reconcile<A: Aws>(options: &RunOptions, aws: &A, shared: &Shared) {
                 s.held(&plan, |r| backoffs.held(r, Instant::now()));
             }
             let topics = topic_arns(desired, &observed);
-            let messages = {
+            let messages = if !leader {
+                Vec::new()
+            } else {
                 let mut notifier = shared.notifier();
                 let mut messages = notifier.drift(
                     desired,
@@ -305,7 +323,7 @@ async fn reconcile<A: Aws>(options: &RunOptions, aws: &A, shared: &Shared) {
             }
         }
         // The dead-man's switch: a data point a loop (plan::heartbeat).
-        if last_good.is_some() && !options.dry_run {
+        if last_good.is_some() && writing {
             let beat = crate::plan::heartbeat::metric(&options.plan.instance);
             if let Err(e) = aws
                 .cloudwatch()
@@ -362,7 +380,8 @@ async fn reconcile<A: Aws>(options: &RunOptions, aws: &A, shared: &Shared) {
         .await;
     }
     // Said within ECS's stop window: a stop that cannot be announced still stops.
-    let stopping = last_good.as_ref().and_then(|desired| {
+    let leader = shared.lease.may_write(Instant::now());
+    let stopping = last_good.as_ref().filter(|_| leader).and_then(|desired| {
         shared
             .notifier()
             .lifecycle(desired, &last_topics, &options.plan.instance, "stopping")

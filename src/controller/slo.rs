@@ -18,7 +18,9 @@ pub async fn run<A: Aws>(aws: Arc<A>, shared: Arc<Shared>, interval: Duration, i
     while !shared.stopping() {
         let started = Instant::now();
         let inputs = shared.inputs.read().ok().and_then(|i| i.clone());
-        if let Some(inputs) = inputs.filter(|i| !i.desired.slos.is_empty()) {
+        // Only the lease holder pages: a standby would page twice.
+        let leader = shared.lease.may_write(Instant::now());
+        if let Some(inputs) = inputs.filter(|i| leader && !i.desired.slos.is_empty()) {
             evaluate_once(&*aws, &shared, &inputs, interval, &instance).await;
         }
         // Registered before the check, so a stop between the two is not missed.

@@ -61,11 +61,35 @@ pub struct LoopReport {
     pub errors: Vec<String>,
 }
 
+/// The lease: `leader` (writes) or `standby` (observes), and who holds it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoleStatus {
+    pub role: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub holder: Option<String>,
+}
+
+impl RoleStatus {
+    pub fn of(role: &crate::lease::Role) -> Self {
+        RoleStatus {
+            role: role.label(),
+            holder: match role {
+                crate::lease::Role::Standby { holder } => holder.clone(),
+                crate::lease::Role::Leader { .. } => None,
+            },
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Status {
     pub instance: String,
     pub dry_run: bool,
+    /// With `--lease-table` only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<RoleStatus>,
     /// Revision being reconciled (the last valid one).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revision: Option<String>,
