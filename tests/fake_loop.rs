@@ -471,3 +471,29 @@ fn an_adopted_alarm_is_tagged_once_though_its_tags_are_remembered() {
     assert_eq!(actions, [Action::Adopt, Action::InSync, Action::InSync]);
     assert_eq!(aws.cloudwatch.calls("TagResource"), 1);
 }
+
+#[test]
+fn cloud_map_services_are_not_orphaned_when_the_namespaces_cannot_be_listed() {
+    let options = PlanOptions {
+        prune: true,
+        ..PlanOptions::default()
+    };
+    let discovery = "apiVersion: ecs-operator/v1alpha1\nkind: DiscoveryService\nmetadata: {name: api}\nspec:\n  namespace: {name: internal, type: HTTP}\n".to_owned();
+    let d = desired(&[discovery]);
+    let aws = fake();
+    converge(&d, &aws, &options);
+    // Found under the fault proxy: with the services listed but not the
+    // namespaces, every owned service looked orphaned (and --prune deleted it).
+    aws.discovery
+        .fail_next("ListNamespaces", ErrorKind::Throttled);
+    let observed = block_on(observe(&d, &aws, "default", &mut Memory::default(), now()));
+    let p = plan(&d, &observed, now(), &options);
+    assert!(
+        p.steps
+            .iter()
+            .all(|s| !matches!(s.action, Action::Orphaned | Action::Delete)),
+        "{:#?}",
+        p.steps
+    );
+    assert!(!p.has_ops(), "{:#?}", p.steps);
+}

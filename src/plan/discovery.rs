@@ -359,6 +359,11 @@ fn orphans(desired: &Desired, observed: &Observed, options: &PlanOptions) -> Vec
     let Some(services) = &observed.cm_services else {
         return Vec::new();
     };
+    // Without the namespaces no declared service can be found: every owned one
+    // would look orphaned (and be deleted with --prune).
+    if observed.namespaces.is_none() {
+        return Vec::new();
+    }
     let declared: BTreeSet<String> = desired
         .discovery
         .iter()
