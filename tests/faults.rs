@@ -19,12 +19,19 @@ const ALARMS: usize = 10;
 const DISCOVERY: usize = 2;
 const DRIFTED: [usize; 5] = [10, 11, 12, 13, 14];
 
+/// The report item of an injected drift, corrected.
+fn corrected(i: usize) -> String {
+    format!("\"Service/s{i}\" \"desiredCount\" \"corrected\"")
+}
+
 struct Run {
     /// Writes that reached moto, by `service:Operation`.
     writes: BTreeMap<String, u64>,
     /// Drift items reported, by `resource field`.
     reported: BTreeMap<String, usize>,
     throttled_metric: bool,
+    /// The controller's log of writes: `write sent|failed resource call error`.
+    sent: Vec<String>,
 }
 
 fn estate(moto: &Moto, prefix: &str, cluster: &str, td: &str, queue_arn: &str) -> String {
@@ -110,19 +117,7 @@ fn converge(faults: Faults) -> Run {
 
     let mut reported: BTreeMap<String, usize> = BTreeMap::new();
     let mut drift_reports = 0;
-    let logs_on_failure = || {
-        for l in ctl.logs() {
-            let m = l["message"].as_str().unwrap_or_default();
-            if m.contains("notification") || m.contains("drift") {
-                eprintln!("log: {l}");
-            }
-        }
-    };
-    let _ = &logs_on_failure;
-    poll(Duration::from_secs(60), "every drift is reported", || {
-        if fastrand::u8(..) < 8 {
-            logs_on_failure();
-        }
+    let mut read = |reported: &mut BTreeMap<String, usize>| {
         for message in moto.receive(&queue) {
             let report: serde_json::Value =
                 serde_json::from_str(message["Message"].as_str().expect("message"))
@@ -131,23 +126,41 @@ fn converge(faults: Faults) -> Run {
             eprintln!("report: {}", report["items"]);
             for item in report["items"].as_array().into_iter().flatten() {
                 *reported
-                    .entry(format!("{} {}", item["resource"], item["field"]))
+                    .entry(format!(
+                        "{} {} {}",
+                        item["resource"], item["field"], item["action"]
+                    ))
                     .or_default() += 1;
             }
             drift_reports += 1;
         }
-        reported.len() >= DRIFTED.len()
+    };
+    poll(Duration::from_secs(60), "every drift is reported", || {
+        read(&mut reported);
+        DRIFTED
+            .iter()
+            .all(|i| reported.contains_key(&corrected(*i)))
     });
     // A report retried after a failed publish would come now, if at all.
     ctl.loops(3);
-    for message in moto.receive(&queue) {
-        panic!("a late message: {message}");
-    }
+    read(&mut reported);
     assert!(drift_reports >= 1);
     let metrics = support::http_get(ctl.port, "/metrics").unwrap_or_default();
     let throttled_metric = metrics
         .lines()
         .any(|l| l.starts_with("ecs_operator_aws_throttled_calls_total{") && !l.ends_with(" 0"));
+    // What each resource was sent, for the failure message.
+    let sent: Vec<String> = ctl
+        .logs()
+        .iter()
+        .filter(|l| l["message"] == "write sent" || l["message"] == "write failed")
+        .map(|l| {
+            format!(
+                "{} {} {} {}",
+                l["message"], l["resource"], l["call"], l["error"]
+            )
+        })
+        .collect();
     let exit = ctl.terminate();
     assert!(exit.success(), "{exit:?}");
 
@@ -172,6 +185,7 @@ fn converge(faults: Faults) -> Run {
         writes,
         reported,
         throttled_metric,
+        sent,
     }
 }
 
@@ -184,25 +198,31 @@ fn under_throttling_500s_and_resets_the_estate_converges_with_the_writes_it_need
         reset: 0.05,
         ..Faults::none()
     });
-    let drifted: Vec<String> = DRIFTED
-        .iter()
-        .map(|i| format!("\"Service/s{i}\" \"desiredCount\""))
-        .collect();
     for run in [&clean, &faulty] {
-        assert_eq!(
-            run.reported.keys().cloned().collect::<Vec<_>>(),
-            drifted,
-            "the five drifts, nothing else"
-        );
+        for i in DRIFTED {
+            assert_eq!(
+                run.reported.get(&corrected(i)),
+                Some(&1),
+                "{:?}",
+                run.reported
+            );
+        }
         assert!(
             run.reported.values().all(|n| *n == 1),
-            "each drift reported exactly once: {:?}",
+            "nothing reported twice: {:?}",
             run.reported
         );
     }
     assert_eq!(
+        clean.reported.len(),
+        DRIFTED.len(),
+        "without faults, only the five drifts: {:?}",
+        clean.reported
+    );
+    assert_eq!(
         faulty.writes, clean.writes,
-        "the same writes reach AWS with and without faults"
+        "the same writes reach AWS with and without faults; the faulty run's writes: {:#?}",
+        faulty.sent
     );
     assert_eq!(
         clean.writes.get("ecs:CreateService"),
