@@ -1,7 +1,7 @@
 //! Sending a plan's writes: steps in plan order, ops of a step in sequence; a
 //! failed step never stops the others, but defers the steps that depend on it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -85,11 +85,19 @@ pub async fn apply<A: Aws>(
         .iter()
         .map(|s| (*s, Semaphore::new(WRITES_PER_SERVICE)))
         .collect();
-    let steps: Vec<&Step> = plan
-        .steps
-        .iter()
-        .filter(|s| !s.runnable_ops().is_empty() && ready(&s.resource))
-        .collect();
+    // A step whose dependency is held back waits with it: sent alone it would
+    // write against something not there yet (found by the fault proxy: a
+    // RegisterScalableTarget for a service whose creation was backing off).
+    // Dependencies come earlier in plan order, so one pass sees them first.
+    let mut held: BTreeSet<&DocRef> = BTreeSet::new();
+    let mut steps: Vec<&Step> = Vec::new();
+    for s in plan.steps.iter().filter(|s| !s.runnable_ops().is_empty()) {
+        if !ready(&s.resource) || s.depends_on.as_ref().is_some_and(|d| held.contains(d)) {
+            held.insert(&s.resource);
+        } else {
+            steps.push(s);
+        }
+    }
     // Each step says here whether it succeeded; its dependents wait for that.
     let mut done: BTreeMap<&DocRef, watch::Sender<Option<bool>>> = BTreeMap::new();
     for step in &steps {

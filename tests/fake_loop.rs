@@ -497,3 +497,21 @@ fn cloud_map_services_are_not_orphaned_when_the_namespaces_cannot_be_listed() {
     );
     assert!(!p.has_ops(), "{:#?}", p.steps);
 }
+
+#[test]
+fn a_step_waits_while_the_step_it_depends_on_backs_off() {
+    let autoscaler = "apiVersion: ecs-operator/v1alpha1\nkind: Autoscaler\nmetadata: {name: a}\nspec:\n  serviceRef: a\n  minCapacity: 1\n  maxCapacity: 4\n  targetTracking: [{predefinedMetric: ECSServiceAverageCPUUtilization, targetValue: 70}]\n".to_owned();
+    let d = desired(&[service("a", 1, ""), autoscaler]);
+    let aws = fake();
+    let observed = block_on(observe(&d, &aws, "default", &mut Memory::default(), now()));
+    let p = plan(&d, &observed, now(), &PlanOptions::default());
+    assert!(p.has_ops());
+    // The service is held back (its creation failed a moment ago): the
+    // autoscaler must not register a target for a service that is not there.
+    let outcome = block_on(apply(&p, &aws, &AtomicBool::new(false), |r| {
+        r.kind != ecs_operator::model::Kind::Service
+    }));
+    assert!(outcome.steps.is_empty(), "{:#?}", outcome.steps);
+    assert_eq!(aws.scaling.writes(), 0);
+    assert_eq!(aws.ecs.writes(), 0);
+}
