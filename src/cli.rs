@@ -200,6 +200,10 @@ pub struct RunArgs {
     /// File where the notifier remembers reported drift across restarts (JSON).
     #[arg(long, env = "ECS_OPERATOR_STATE_FILE")]
     pub state_file: Option<PathBuf>,
+    /// An SNS topic ARN the heartbeat alarm also notifies (repeatable), e.g.
+    /// the platform team's, so a dead operator pages even if no AlertChannel does.
+    #[arg(long, env = "ECS_OPERATOR_HEARTBEAT_TOPIC", value_delimiter = ',')]
+    pub heartbeat_topic: Vec<String>,
     /// DynamoDB table of the leader lease (key `name`, a string): replicas
     /// take turns, only the holder writes. Unset: one replica, no lease.
     #[arg(long, env = crate::lease::TABLE_VARIABLE)]

@@ -32,6 +32,7 @@ fn plan_options(instance: &str, guard: &Guard) -> PlanOptions {
         allow_replace: guard.allow_replace,
         max_deletions: guard.max_deletions,
         heartbeat: None,
+        heartbeat_topics: Vec::new(),
     }
 }
 
@@ -183,6 +184,7 @@ pub async fn run(instance: &str, retry: RetryPolicy, args: &RunArgs) -> anyhow::
         plan: PlanOptions {
             // A dry run writes nothing, the heartbeat alarm included.
             heartbeat: (!args.dry_run).then_some(args.interval.0.as_secs()),
+            heartbeat_topics: args.heartbeat_topic.clone(),
             ..plan_options(instance, &args.guard)
         },
     };

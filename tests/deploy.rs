@@ -300,7 +300,13 @@ fn the_task_definition_sets_only_variables_the_binary_reads_and_listens_where_it
             )
         })
         .collect();
-    for (name, _) in &env {
+    // And the template's optional ones (S3 source, lease, heartbeat topic).
+    let optional_names = [
+        "ECS_OPERATOR_SOURCE",
+        ecs_operator::lease::TABLE_VARIABLE,
+        "ECS_OPERATOR_HEARTBEAT_TOPIC",
+    ];
+    for name in env.iter().map(|(n, _)| *n).chain(optional_names) {
         if name.starts_with("ECS_OPERATOR_") {
             assert!(
                 // clap wraps `[env: NAME=]` across lines; the name and `=]` stay together.
@@ -439,6 +445,10 @@ fn the_template_runs_the_task_definition_with_the_policy_and_one_writer() {
             (None | Some("DesiredStateInImage"), e) => always.push(e.clone()),
             (Some("HasLeaseTable"), e) => with_lease.push(e.clone()),
             (Some("DesiredStateInS3"), e) => in_s3.push(e.clone()),
+            (Some("HasHeartbeatTopic"), e) => {
+                assert_eq!(e["Name"], "ECS_OPERATOR_HEARTBEAT_TOPIC");
+                assert_eq!(e["Value"], serde_json::json!({"Ref": "HeartbeatTopicArn"}));
+            }
             (Some(c), _) => panic!("variable under an unknown condition {c}"),
         }
     }
@@ -594,4 +604,40 @@ fn the_workflows_operator_commands_run_on_a_desired_state_repository() {
             }
         }
     }
+}
+
+#[test]
+fn the_workflow_uploads_the_documents_before_revision_and_ships_one_way() {
+    let text = std::fs::read_to_string(root().join("deploy/github-actions/desired-state.yml"))
+        .expect("workflow");
+    let workflow: serde_json::Value = serde_saphyr::from_str(&text).expect("workflow YAML");
+    let jobs = &workflow["jobs"];
+    let script: String = jobs["upload"]["steps"]
+        .as_array()
+        .expect("upload steps")
+        .iter()
+        .filter_map(|s| s["run"].as_str())
+        .collect();
+    let sync = script
+        .find("aws s3 sync desired/")
+        .expect("a sync of desired/");
+    let revision = script
+        .find("REVISION\"")
+        .expect("a copy of the commit into REVISION");
+    // The operator acts on a set only once REVISION is newer than its documents.
+    assert!(sync < revision, "{script}");
+    assert!(script.contains("--exclude REVISION"), "{script}");
+    assert!(script.contains("github.sha"), "{script}");
+    // On a merge, either the S3 upload or the image, never both.
+    let when = |job: &str| jobs[job]["if"].as_str().expect("condition").to_owned();
+    assert!(
+        when("upload").ends_with("vars.DESIRED_BUCKET != ''"),
+        "{}",
+        when("upload")
+    );
+    assert!(
+        when("publish").ends_with("vars.DESIRED_BUCKET == ''"),
+        "{}",
+        when("publish")
+    );
 }

@@ -7,10 +7,7 @@ mod support;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 use ecs_operator::aws::call::RetryPolicy;
 use ecs_operator::aws::dynamodb::{LeaseApi, SdkLease};
 use ecs_operator::lease::{Lease, LeaseConfig, LeaseHandle, Role, maintain};
@@ -21,34 +18,6 @@ const DURATION: Duration = Duration::from_secs(2);
 const RENEW: Duration = Duration::from_millis(500);
 /// moto's answer time on a busy machine, on top of the lease's own bound.
 const SLACK: Duration = Duration::from_millis(700);
-
-/// A lease table as deploy/cloudformation.yaml makes it.
-fn lease_table(moto: &Moto) -> String {
-    let table = unique("leases");
-    block_on(
-        moto.dynamodb()
-            .create_table()
-            .table_name(&table)
-            .billing_mode(BillingMode::PayPerRequest)
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name("name")
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .expect("attribute"),
-            )
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name("name")
-                    .key_type(KeyType::Hash)
-                    .build()
-                    .expect("key"),
-            )
-            .send(),
-    )
-    .expect("create table");
-    table
-}
 
 /// (holder, expires_at, version) as another client reads them.
 fn item(moto: &Moto, table: &str, name: &str) -> (Option<String>, i64, u64) {
@@ -106,7 +75,7 @@ fn tick(lease: &mut Lease, api: &SdkLease) -> Role {
 #[test]
 fn one_replica_leads_and_a_release_hands_the_lease_over_at_the_next_attempt() {
     let moto = Moto::shared();
-    let table = lease_table(moto);
+    let table = moto.lease_table();
     let name = unique("prod");
     let (api, metrics) = client(moto);
     let (mut a, mut b) = (lease(&table, &name, "a"), lease(&table, &name, "b"));
@@ -231,7 +200,7 @@ fn leader_and_standby(
     runtime: &tokio::runtime::Runtime,
     moto: &Moto,
 ) -> ([Replica; 2], String, String) {
-    let table = lease_table(moto);
+    let table = moto.lease_table();
     let name = unique("prod");
     let a = start(runtime, moto, &table, &name, "a");
     poll(Duration::from_secs(10), "a leads", || {

@@ -1,44 +1,17 @@
 //! Two `run --lease-table` controllers against one moto: only the lease holder
 //! writes, the other serves `/status` as `standby`; a killed leader is
-//! replaced within the lease duration plus one interval.
+//! replaced within the lease duration plus one interval, a stopped one
+//! (SIGTERM releases the lease) at the standby's next try.
 
 mod support;
 
 use std::time::{Duration, Instant};
 
 use support::controller::Controller;
-use support::{Moto, block_on, describe, docs, path_str, platform, poll, unique, write_docs};
+use support::{Moto, describe, docs, path_str, platform, poll, unique, write_docs};
 
-const LEASE: Duration = Duration::from_secs(4);
+const LEASE: Duration = Duration::from_secs(10);
 const INTERVAL: Duration = Duration::from_secs(1);
-
-fn create_table(moto: &Moto, table: &str) {
-    use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    };
-    block_on(
-        moto.dynamodb()
-            .create_table()
-            .table_name(table)
-            .billing_mode(BillingMode::PayPerRequest)
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name("name")
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .expect("attribute"),
-            )
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name("name")
-                    .key_type(KeyType::Hash)
-                    .build()
-                    .expect("key"),
-            )
-            .send(),
-    )
-    .expect("create table");
-}
 
 fn writes_sent(ctl: &Controller) -> usize {
     ctl.logs()
@@ -57,8 +30,7 @@ fn only_the_lease_holder_writes_and_a_killed_leader_is_replaced() {
     let cluster = unique("lease");
     let td = unique("web");
     platform(moto, &cluster, &[&td]);
-    let table = unique("lease");
-    create_table(moto, &table);
+    let table = moto.lease_table();
     let service = docs::service("web", &cluster, &td)
         .desired_count(2)
         .fargate(moto.network())
@@ -69,7 +41,7 @@ fn only_the_lease_holder_writes_and_a_killed_leader_is_replaced() {
         "--lease-table",
         table.as_str(),
         "--lease-duration",
-        "4s",
+        "10s",
         "--lease-renew",
         "1s",
     ];
@@ -125,6 +97,24 @@ fn only_the_lease_holder_writes_and_a_killed_leader_is_replaced() {
         || describe(moto, &cluster, "web").desired_count() == 2,
     );
     assert!(writes_sent(&second) >= 1);
+
+    // SIGTERM releases the lease: a standby takes over at its next try, long
+    // before the lease would have expired.
+    let third = Controller::start(moto, path_str(dir.path()), &instance, "1s", &args, &[]);
+    poll(Duration::from_secs(30), "the third is standby", || {
+        role(&third) == "standby" && third.status()["role"]["holder"].is_string()
+    });
+    let stopped = Instant::now();
     let exit = second.terminate();
+    assert!(exit.success(), "{exit:?}");
+    poll(Duration::from_secs(30), "the third leads", || {
+        role(&third) == "leader"
+    });
+    let took = stopped.elapsed();
+    assert!(
+        took < LEASE / 2,
+        "took over {took:?} after a SIGTERM: the lease ({LEASE:?}) was not released"
+    );
+    let exit = third.terminate();
     assert!(exit.success(), "{exit:?}");
 }

@@ -210,7 +210,16 @@ fn the_controller_owns_a_heartbeat_alarm_that_pages_the_operator_channels() {
         "apiVersion: ecs-operator/v1alpha1\nkind: AlertChannel\nmetadata: {{name: ops}}\nspec: {{topicName: {topic}, events: [operator]}}\n---\napiVersion: ecs-operator/v1alpha1\nkind: AlertChannel\nmetadata: {{name: team}}\nspec: {{topicName: {topic}-team, events: [drift]}}\n"
     );
     let dir = write_docs(&[("docs.yaml", docs)]);
-    let ctl = Controller::start(moto, path_str(dir.path()), &instance, "1s", &[], &[]);
+    // The platform team's topic from the deploy template, besides the channel.
+    let platform = format!("arn:aws:sns:us-east-1:123456789012:{}", unique("platform"));
+    let ctl = Controller::start(
+        moto,
+        path_str(dir.path()),
+        &instance,
+        "1s",
+        &["--heartbeat-topic", &platform],
+        &[],
+    );
     ctl.loops(3);
     let name = format!("ecs-operator-{instance}-heartbeat");
     let out = block_on(
@@ -234,10 +243,11 @@ fn the_controller_owns_a_heartbeat_alarm_that_pages_the_operator_channels() {
         (alarm.period(), alarm.evaluation_periods()),
         (Some(60), Some(5))
     );
-    // Only the channel that takes operator events is paged.
+    // Only the channel that takes operator events is paged, and --heartbeat-topic.
     let ops = format!("arn:aws:sns:us-east-1:123456789012:{topic}");
-    assert_eq!(alarm.alarm_actions(), std::slice::from_ref(&ops));
-    assert_eq!(alarm.ok_actions(), [ops]);
+    let want = [ops, platform];
+    assert_eq!(alarm.alarm_actions(), want);
+    assert_eq!(alarm.ok_actions(), want);
     // The heartbeat itself: a data point a loop.
     let now = jiff::Timestamp::now().as_second();
     let data = block_on(

@@ -95,7 +95,9 @@ pub fn plan(
         }
         arns.push(arn.clone());
     }
+    arns.extend(options.heartbeat_topics.iter().cloned());
     arns.sort();
+    arns.dedup();
     let tags = BTreeMap::from([
         (INSTANCE_TAG.to_owned(), options.instance.clone()),
         (OWNER_TAG.to_owned(), me.to_string()),

@@ -38,6 +38,9 @@ pub struct PlanOptions {
     pub max_deletions: usize,
     /// `run` only: the loop interval in seconds; plans the heartbeat alarm.
     pub heartbeat: Option<u64>,
+    /// `--heartbeat-topic`: more actions of the heartbeat alarm, besides the
+    /// channels that page on `operator` events.
+    pub heartbeat_topics: Vec<String>,
 }
 
 impl Default for PlanOptions {
@@ -48,6 +51,7 @@ impl Default for PlanOptions {
             allow_replace: false,
             max_deletions: 5,
             heartbeat: None,
+            heartbeat_topics: Vec::new(),
         }
     }
 }

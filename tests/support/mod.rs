@@ -174,6 +174,37 @@ impl Moto {
         aws_sdk_dynamodb::Client::new(&self.sdk_config())
     }
 
+    /// A new lease table as deploy/cloudformation.yaml makes it (key `name`, a string).
+    pub fn lease_table(&self) -> String {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        };
+        let table = unique("leases");
+        block_on(
+            self.dynamodb()
+                .create_table()
+                .table_name(&table)
+                .billing_mode(BillingMode::PayPerRequest)
+                .attribute_definitions(
+                    AttributeDefinition::builder()
+                        .attribute_name("name")
+                        .attribute_type(ScalarAttributeType::S)
+                        .build()
+                        .expect("attribute"),
+                )
+                .key_schema(
+                    KeySchemaElement::builder()
+                        .attribute_name("name")
+                        .key_type(KeyType::Hash)
+                        .build()
+                        .expect("key"),
+                )
+                .send(),
+        )
+        .expect("create table");
+        table
+    }
+
     /// An SQS queue (a subscriber's inbox): (url, arn).
     pub fn queue(&self) -> (String, String) {
         let q: serde_json::Value =
