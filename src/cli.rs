@@ -62,7 +62,7 @@ pub enum Command {
     /// Change AWS to match the documents, in passes until converged.
     Apply(ApplyArgs),
     /// Reconcile forever: the controller.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Write one JSON Schema per document kind.
     Crds(CrdsArgs),
     /// Print the upcoming transitions of every Schedule; makes no AWS calls.
