@@ -99,10 +99,18 @@ fn converge(faults: Faults) -> Run {
         let resources = status["resources"].as_object().cloned().unwrap_or_default();
         resources.len() == expected && resources.values().all(|r| r["synced"] == true)
     };
+    let started = std::time::Instant::now();
     poll(
         Duration::from_secs(240),
         "every resource is in sync",
         all_synced,
+    );
+    // `cargo test --test faults -- --nocapture` shows these (BENCHMARKS.md).
+    let forwarded: u64 = proxy.forwarded().values().sum();
+    let injected: u64 = proxy.injected().values().sum();
+    eprintln!(
+        "converged in {:.1} s: {forwarded} calls reached moto, {injected} faults injected",
+        started.elapsed().as_secs_f64()
     );
 
     for i in DRIFTED {
