@@ -515,3 +515,22 @@ fn a_step_waits_while_the_step_it_depends_on_backs_off() {
     assert_eq!(aws.scaling.writes(), 0);
     assert_eq!(aws.ecs.writes(), 0);
 }
+
+#[test]
+fn cloud_map_services_of_a_new_namespace_wait_for_the_one_that_creates_it() {
+    // Writes run concurrently: found by the benchmark estate, where ten
+    // DiscoveryServices share one new namespace.
+    let docs: Vec<String> = (0..4)
+        .map(|i| format!("apiVersion: ecs-operator/v1alpha1\nkind: DiscoveryService\nmetadata: {{name: d{i}}}\nspec:\n  namespace: {{name: shared, type: HTTP}}\n"))
+        .collect();
+    let d = desired(&docs);
+    let aws = fake();
+    let observed = block_on(observe(&d, &aws, "default", &mut Memory::default(), now()));
+    let p = plan(&d, &observed, now(), &PlanOptions::default());
+    let outcome = block_on(apply(&p, &aws, &AtomicBool::new(false), |_| true));
+    let failures: Vec<_> = outcome.failures().collect();
+    assert!(failures.is_empty(), "{failures:#?}");
+    assert_eq!(outcome.steps.len(), 4);
+    assert_eq!(aws.discovery.calls("CreateNamespace"), 1);
+    assert_eq!(aws.discovery.calls("CreateService"), 4);
+}

@@ -82,7 +82,8 @@ pub fn plan_all(
     now: jiff::Timestamp,
     options: &PlanOptions,
 ) -> Vec<Step> {
-    let mut creating: BTreeSet<(String, String)> = BTreeSet::new();
+    // Namespace (name, type) → the step that creates it; the others wait for it.
+    let mut creating: BTreeMap<(String, String), DocRef> = BTreeMap::new();
     let mut steps: Vec<Step> = desired
         .discovery
         .iter()
@@ -109,7 +110,7 @@ fn plan_one(
     observed: &Observed,
     now: jiff::Timestamp,
     options: &PlanOptions,
-    creating: &mut BTreeSet<(String, String)>,
+    creating: &mut BTreeMap<(String, String), DocRef>,
 ) -> Step {
     let me = DocRef::new(Kind::DiscoveryService, name);
     let ns_name = &spec.namespace.name;
@@ -156,7 +157,13 @@ fn plan_one(
             );
         }
         None => {
-            if creating.insert((ns_name.clone(), kind.to_owned())) {
+            let key = (ns_name.clone(), kind.to_owned());
+            if let Some(creator) = creating.get(&key) {
+                // Writes run concurrently: the namespace's id exists only once
+                // the step that creates it is done.
+                step.depends_on = Some(creator.clone());
+            } else {
+                creating.insert(key, me.clone());
                 step.changes.push(Change {
                     field: "namespace".to_owned(),
                     actual: Value::Null,

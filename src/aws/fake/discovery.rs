@@ -76,6 +76,10 @@ impl FakeDiscovery {
     pub fn writes(&self) -> u64 {
         self.with(|s| s.calls.writes())
     }
+
+    pub fn calls(&self, operation: &str) -> u64 {
+        self.with(|s| s.calls.counts.get(operation).copied().unwrap_or(0))
+    }
 }
 
 impl State {
