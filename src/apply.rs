@@ -92,7 +92,7 @@ pub async fn apply<A: Aws>(
     let mut held: BTreeSet<&DocRef> = BTreeSet::new();
     let mut steps: Vec<&Step> = Vec::new();
     for s in plan.steps.iter().filter(|s| !s.runnable_ops().is_empty()) {
-        if !ready(&s.resource) || s.depends_on.as_ref().is_some_and(|d| held.contains(d)) {
+        if !ready(&s.resource) || s.depends_on.iter().any(|d| held.contains(d)) {
             held.insert(&s.resource);
         } else {
             steps.push(s);
@@ -145,8 +145,10 @@ async fn run_step<A: Aws>(
         error: None,
         transient: false,
     };
-    if let Some(dep) = &step.depends_on
-        && let Some(tx) = done.get(dep)
+    for (dep, tx) in step
+        .depends_on
+        .iter()
+        .filter_map(|d| done.get(d).map(|tx| (d, tx)))
     {
         let mut rx = tx.subscribe();
         let ok = rx.wait_for(Option::is_some).await.map(|v| *v == Some(true));
@@ -169,6 +171,10 @@ async fn run_step<A: Aws>(
             Some(p) => p.await.ok(),
             None => None,
         };
+        // The wait for a permit can be long: ask again before sending.
+        if stop.halted() {
+            return (result.writes > 0).then_some((result, true));
+        }
         result.writes += 1;
         if let Err(e) = send(op, aws, made).await {
             tracing::warn!(resource = %step.resource, action = step.action.key(), error = %e, "write failed");

@@ -534,3 +534,53 @@ fn cloud_map_services_of_a_new_namespace_wait_for_the_one_that_creates_it() {
     assert_eq!(aws.discovery.calls("CreateNamespace"), 1);
     assert_eq!(aws.discovery.calls("CreateService"), 4);
 }
+
+#[test]
+fn an_alarm_notifying_two_new_channels_waits_for_both_topics() {
+    let channel = |n: &str| {
+        format!(
+            "apiVersion: ecs-operator/v1alpha1\nkind: AlertChannel\nmetadata: {{name: {n}}}\nspec: {{topicName: {n}-topic}}\n"
+        )
+    };
+    let alarm = "apiVersion: ecs-operator/v1alpha1\nkind: Alarm\nmetadata: {name: cpu}\nspec:\n  alarmName: cpu\n  metric: {namespace: AWS/ECS, name: CPUUtilization, statistic: Average, period: 300}\n  comparison: GreaterThanThreshold\n  threshold: 80\n  evaluationPeriods: 3\n  notify: [ops, team]\n".to_owned();
+    let d = desired(&[channel("ops"), channel("team"), alarm]);
+    let aws = fake();
+    let observed = block_on(observe(&d, &aws, "default", &mut Memory::default(), now()));
+    let p = plan(&d, &observed, now(), &PlanOptions::default());
+    let outcome = block_on(apply(&p, &aws, &AtomicBool::new(false), |_| true));
+    let failures: Vec<_> = outcome.failures().collect();
+    assert!(failures.is_empty(), "{failures:#?}");
+    let alarms = block_on(aws.cloudwatch.list_alarms()).expect("alarms");
+    let cpu = alarms
+        .iter()
+        .find(|a| a.config.name == "cpu")
+        .expect("cpu alarm");
+    assert_eq!(
+        cpu.config.alarm_actions.len(),
+        2,
+        "{:?}",
+        cpu.config.alarm_actions
+    );
+}
+
+#[test]
+fn a_registered_service_is_blocked_not_drifted_when_cloud_map_cannot_be_read() {
+    let discovery = "apiVersion: ecs-operator/v1alpha1\nkind: DiscoveryService\nmetadata: {name: api}\nspec:\n  namespace: {name: internal, type: HTTP}\n".to_owned();
+    let d = desired(&[
+        discovery,
+        service("a", 1, "  serviceRegistries: [{discoveryService: api}]\n"),
+    ]);
+    let aws = fake();
+    converge(&d, &aws, &PlanOptions::default());
+    // Found under the fault proxy: the registry looked pending, the service drifted.
+    aws.discovery
+        .fail_next("ListServices", ErrorKind::Throttled);
+    let observed = block_on(observe(&d, &aws, "default", &mut Memory::default(), now()));
+    let p = plan(&d, &observed, now(), &PlanOptions::default());
+    assert!(!p.has_ops(), "{:#?}", p.steps);
+    assert!(
+        p.steps.iter().all(|s| !s.action.is_change()),
+        "{:#?}",
+        p.steps
+    );
+}

@@ -21,6 +21,30 @@ use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
 use super::{AwsError, ErrorKind};
 use crate::metrics::Metrics;
 
+tokio::task_local! {
+    /// Asked before every attempt of a write: true when writes must stop now
+    /// (a stop, or a lease that could not be renewed). A write's retries can
+    /// outlast a lease's margin; this keeps them inside it.
+    static WRITES_HALTED: Arc<dyn Fn() -> bool + Send + Sync>;
+}
+
+/// Runs `f` with `halted` asked before every write attempt made inside it.
+pub async fn with_write_guard<F: Future>(
+    halted: Arc<dyn Fn() -> bool + Send + Sync>,
+    f: F,
+) -> F::Output {
+    WRITES_HALTED.scope(halted, f).await
+}
+
+fn writes_halted() -> bool {
+    WRITES_HALTED.try_with(|h| h()).unwrap_or(false)
+}
+
+/// Operations that must not be sent twice: a retry after an unanswered
+/// attempt (a timeout, a reset after sending) could duplicate a page or a
+/// data point. They are retried only when AWS answered with an error.
+const NOT_IDEMPOTENT: [&str; 2] = ["Publish", "PutMetricData"];
+
 /// How single calls are retried.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RetryPolicy {
@@ -100,8 +124,20 @@ impl Caller {
     {
         let mut delays = self.policy.backoff();
         let mut attempt = 1;
+        let write = crate::metrics::is_write(operation);
         loop {
             self.wait_at_gate().await;
+            if write && writes_halted() {
+                return Err(AwsError {
+                    service,
+                    operation,
+                    kind: ErrorKind::Transient,
+                    code: None,
+                    message:
+                        "not sent: writes stopped (a stop was requested or the lease was lost)"
+                            .to_owned(),
+                });
+            }
             let result = request()
                 .await
                 .map_err(|e| AwsError::from_sdk(service, operation, e));
@@ -123,7 +159,11 @@ impl Caller {
                     }
                     // The gate is the wait: every call to this service shares it.
                 }
-                Err(e) if e.kind == ErrorKind::Transient && attempt < self.policy.attempts => {
+                Err(e)
+                    if e.kind == ErrorKind::Transient
+                        && attempt < self.policy.attempts
+                        && (e.code.is_some() || !NOT_IDEMPOTENT.contains(&operation)) =>
+                {
                     let delay = delays.next().unwrap_or(self.policy.max);
                     tracing::debug!(service, operation, error = %e, ?delay, "retrying");
                     tokio::time::sleep(delay).await;
@@ -146,10 +186,20 @@ impl Caller {
 
     fn close_gate(&self) {
         let mut gate = self.lock();
-        let delay = gate.delays.next().unwrap_or(self.policy.max);
-        let until = Instant::now() + delay;
-        // Concurrent throttles extend the closure; they never shorten it.
-        gate.closed_until = Some(gate.closed_until.map_or(until, |t| t.max(until)));
+        let now = Instant::now();
+        // Throttles of calls already in flight when the gate closed are the
+        // same throttle: only one arriving at an open gate lengthens the delay.
+        if gate.closed_until.is_some_and(|t| t > now) {
+            return;
+        }
+        // Jitter may double a delay; the cap holds after it.
+        let delay = gate
+            .delays
+            .next()
+            .unwrap_or(self.policy.max)
+            .min(self.policy.max);
+        let until = now + delay;
+        gate.closed_until = Some(until);
         self.metrics
             .service_backoff(self.service, delay.as_secs_f64());
         tracing::info!(
@@ -206,5 +256,40 @@ mod tests {
         assert!(caller.lock().closed_until.is_none());
         let first = caller.lock().delays.next().expect("a delay");
         assert!(first < Duration::from_millis(500), "{first:?}");
+    }
+
+    #[test]
+    fn throttles_of_calls_in_flight_do_not_lengthen_a_closed_gate() {
+        let caller = Caller::new("ecs", Arc::new(Metrics::default()), RetryPolicy::default());
+        caller.close_gate();
+        let first = caller.lock().closed_until;
+        caller.close_gate();
+        caller.close_gate();
+        assert_eq!(caller.lock().closed_until, first);
+    }
+
+    #[test]
+    fn no_write_is_sent_once_writes_are_halted_but_reads_are() {
+        use aws_sdk_sns::operation::publish::PublishError;
+        let caller = Caller::new("sns", Arc::new(Metrics::default()), RetryPolicy::default());
+        let sent = std::sync::atomic::AtomicU32::new(0);
+        let request = || {
+            sent.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            std::future::ready(Ok::<(), SdkError<PublishError, HttpResponse>>(()))
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let halted: Arc<dyn Fn() -> bool + Send + Sync> = Arc::new(|| true);
+        let (write, read) = runtime.block_on(with_write_guard(halted, async {
+            (
+                caller.call("sns", "Publish", request).await,
+                caller.call("sns", "ListTopics", request).await,
+            )
+        }));
+        assert!(write.is_err_and(|e| e.message.contains("not sent")));
+        assert!(read.is_ok());
+        assert_eq!(sent.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 }

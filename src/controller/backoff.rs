@@ -69,6 +69,11 @@ impl Backoffs {
         self.entries.remove(resource);
     }
 
+    /// Keeps only the resources `keep` names.
+    pub fn retain(&mut self, keep: impl Fn(&DocRef) -> bool) {
+        self.entries.retain(|r, _| keep(r));
+    }
+
     /// A new revision may be the fix: everything is retried at once.
     pub fn clear(&mut self) {
         self.entries.clear();

@@ -161,7 +161,7 @@ pub async fn run<A: Aws + 'static>(options: RunOptions, aws: A, shared: Arc<Shar
     }
 }
 
-async fn reconcile<A: Aws>(options: &RunOptions, aws: &A, shared: &Shared) {
+async fn reconcile<A: Aws>(options: &RunOptions, aws: &A, shared: &Arc<Shared>) {
     let mut last_good: Option<Arc<Desired>> = None;
     let mut memory = crate::observed::Memory::default();
     let mut announced = false;
@@ -245,8 +245,16 @@ async fn reconcile<A: Aws>(options: &RunOptions, aws: &A, shared: &Shared) {
             if writing {
                 let now = Instant::now();
                 // Checked before every write: a lease that could not be renewed stops them.
-                let halt = || shared.stopping() || !shared.lease.may_write(Instant::now());
-                outcome = apply::apply(&plan, aws, &halt, |r| backoffs.ready(r, now)).await;
+                // Asked before every write, and before every retry of one: a
+                // write's retries must not outlast the lease.
+                let guard = shared.clone();
+                let halt = move || guard.stopping() || !guard.lease.may_write(Instant::now());
+                let halted: Arc<dyn Fn() -> bool + Send + Sync> = Arc::new(halt.clone());
+                outcome = crate::aws::call::with_write_guard(
+                    halted,
+                    apply::apply(&plan, aws, &halt, |r| backoffs.ready(r, now)),
+                )
+                .await;
                 memory.forget_tagged(&plan);
                 let now = Instant::now();
                 for step in &outcome.steps {
@@ -255,13 +263,15 @@ async fn reconcile<A: Aws>(options: &RunOptions, aws: &A, shared: &Shared) {
                         None => backoffs.succeeded(&step.resource),
                     }
                 }
-                for step in plan
+                // A resource with nothing left to write (in sync, blocked,
+                // gone) has nothing to retry: a stale entry would wake loops.
+                let writable: std::collections::BTreeSet<&crate::model::DocRef> = plan
                     .steps
                     .iter()
-                    .filter(|s| s.action == crate::plan::Action::InSync)
-                {
-                    backoffs.succeeded(&step.resource);
-                }
+                    .filter(|s| !s.runnable_ops().is_empty())
+                    .map(|s| &s.resource)
+                    .collect();
+                backoffs.retain(|r| writable.contains(r));
             }
             errors.extend(
                 outcome
@@ -311,6 +321,10 @@ async fn reconcile<A: Aws>(options: &RunOptions, aws: &A, shared: &Shared) {
             }
             last_topics = topics;
             for m in &messages {
+                if !shared.lease.may_write(Instant::now()) {
+                    // Lost the lease since the loop began: the new holder reports.
+                    break;
+                }
                 match aws.sns().publish(m).await {
                     Ok(()) => {
                         tracing::info!(topic = %m.topic_arn, subject = %m.subject, "notification sent")
@@ -323,7 +337,7 @@ async fn reconcile<A: Aws>(options: &RunOptions, aws: &A, shared: &Shared) {
             }
         }
         // The dead-man's switch: a data point a loop (plan::heartbeat).
-        if last_good.is_some() && writing {
+        if last_good.is_some() && writing && shared.lease.may_write(Instant::now()) {
             let beat = crate::plan::heartbeat::metric(&options.plan.instance);
             if let Err(e) = aws
                 .cloudwatch()
@@ -473,8 +487,11 @@ async fn wait(
                 let changed = match source.read().await {
                     Read::Ready(s) => Some(s.revision.as_str()) != revision,
                     // The loop starts the grace period, and rejects when it is over.
-                    Read::Incomplete { .. } => incomplete_since
-                        .is_none_or(|t| t.elapsed() >= source.incomplete_grace()),
+                    Read::Incomplete { revision: r, .. } => {
+                        Some(r.as_str()) != revision
+                            && incomplete_since
+                                .is_none_or(|t| t.elapsed() >= source.incomplete_grace())
+                    }
                     Read::Failed(_) => false,
                 };
                 if changed {

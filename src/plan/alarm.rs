@@ -146,12 +146,14 @@ pub fn plan_all(
             (INSTANCE_TAG.to_owned(), options.instance.clone()),
             (OWNER_TAG.to_owned(), me.to_string()),
         ]);
-        if let Some(pending) = spec.notify().iter().find(|c| {
+        // Every channel whose topic this apply creates: the alarm needs all their ARNs.
+        for pending in spec.notify().iter().filter(|c| {
             topics
                 .get(*c)
                 .is_some_and(|t| t.starts_with("alertchannel:"))
         }) {
-            step.depends_on = Some(DocRef::new(Kind::AlertChannel, pending));
+            step.depends_on
+                .push(DocRef::new(Kind::AlertChannel, pending));
         }
         let live = alarms.get(&alarm_name);
         let want = desired_config(name, spec, desired, topics, live);

@@ -45,7 +45,7 @@ pub fn plan_autoscaler(
     let id = resource_id(&ds.cluster, &ds.service_name);
     let mut step = Step::new(me.clone(), target(&id), Action::InSync);
     step.paused = paused;
-    step.depends_on = Some(service_doc.clone());
+    step.depends_on.push(service_doc.clone());
     let blocked = |mut step: Step, why: String| {
         step.action = Action::Blocked;
         step.notes.push(why);

@@ -161,7 +161,7 @@ fn plan_one(
             if let Some(creator) = creating.get(&key) {
                 // Writes run concurrently: the namespace's id exists only once
                 // the step that creates it is done.
-                step.depends_on = Some(creator.clone());
+                step.depends_on.push(creator.clone());
             } else {
                 creating.insert(key, me.clone());
                 step.changes.push(Change {

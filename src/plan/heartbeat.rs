@@ -91,7 +91,8 @@ pub fn plan(
             continue;
         };
         if !arn.starts_with("arn:") {
-            step.depends_on = Some(DocRef::new(Kind::AlertChannel, channel));
+            step.depends_on
+                .push(DocRef::new(Kind::AlertChannel, channel));
         }
         arns.push(arn.clone());
     }

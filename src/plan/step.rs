@@ -257,9 +257,9 @@ pub struct Step {
     pub paused: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ops: Vec<Op>,
-    /// A step of the same plan whose failure defers this one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub depends_on: Option<DocRef>,
+    /// Steps of the same plan this one waits for; a failure of any defers it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<DocRef>,
 }
 
 impl Step {
@@ -273,7 +273,7 @@ impl Step {
             notes: Vec::new(),
             paused: None,
             ops: Vec::new(),
-            depends_on: None,
+            depends_on: Vec::new(),
         }
     }
 

@@ -103,6 +103,20 @@ pub fn plan_service(
     if let Some((name, eval)) = &capacity.schedule {
         step.notes.push(schedule_note(name, eval));
     }
+    // Its registry ARNs come from Cloud Map: unread, they would look pending
+    // and an in-sync service drifted (found by the fault proxy).
+    let uses_discovery = ds
+        .spec
+        .service_registries
+        .iter()
+        .flatten()
+        .any(|r| r.registry_arn.is_none() && r.discovery_service.is_some());
+    if uses_discovery && (observed.namespaces.is_none() || observed.cm_services.is_none()) {
+        return blocked(
+            step,
+            "Cloud Map could not be read: its registries are unknown".to_owned(),
+        );
+    }
     let registries = resolve_registries(ds, registry_arns);
     if let Some(regs) = &registries {
         for r in regs
@@ -110,7 +124,7 @@ pub fn plan_service(
             .filter_map(|r| r.registry_arn.strip_prefix("discovery:"))
         {
             // Created by an earlier step of the same apply; its ARN is filled in then.
-            step.depends_on = Some(DocRef::new(Kind::DiscoveryService, r));
+            step.depends_on.push(DocRef::new(Kind::DiscoveryService, r));
             step.notes.push(format!(
                 "registers into DiscoveryService/{r}, created first"
             ));
