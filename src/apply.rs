@@ -17,7 +17,7 @@ use crate::aws::sns::SnsApi;
 use crate::aws::{Aws, AwsError, ErrorKind};
 use crate::model::DocRef;
 use crate::plan::discovery::CmRef;
-use crate::plan::{Op, Plan, Step};
+use crate::plan::{Action, Op, Plan, Step};
 
 /// What happened to one step's writes.
 #[derive(Debug, Clone, Serialize)]
@@ -89,7 +89,14 @@ pub async fn apply<A: Aws>(
     // write against something not there yet (found by the fault proxy: a
     // RegisterScalableTarget for a service whose creation was backing off).
     // Dependencies come earlier in plan order, so one pass sees them first.
-    let mut held: BTreeSet<&DocRef> = BTreeSet::new();
+    // A blocked dependency (unreadable, waiting) counts as held too: an
+    // Autoscaler must not register a target for a service not created.
+    let mut held: BTreeSet<&DocRef> = plan
+        .steps
+        .iter()
+        .filter(|s| s.action == Action::Blocked)
+        .map(|s| &s.resource)
+        .collect();
     let mut steps: Vec<&Step> = Vec::new();
     for s in plan.steps.iter().filter(|s| !s.runnable_ops().is_empty()) {
         if !ready(&s.resource) || s.depends_on.iter().any(|d| held.contains(d)) {

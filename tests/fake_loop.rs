@@ -584,3 +584,51 @@ fn a_registered_service_is_blocked_not_drifted_when_cloud_map_cannot_be_read() {
         p.steps
     );
 }
+
+#[test]
+fn an_autoscaler_waits_while_its_new_service_is_blocked() {
+    let autoscaler = "apiVersion: ecs-operator/v1alpha1\nkind: Autoscaler\nmetadata: {name: a}\nspec:\n  serviceRef: a\n  minCapacity: 1\n  maxCapacity: 4\n  targetTracking: [{predefinedMetric: ECSServiceAverageCPUUtilization, targetValue: 70}]\n".to_owned();
+    let discovery = "apiVersion: ecs-operator/v1alpha1\nkind: DiscoveryService\nmetadata: {name: api}\nspec:\n  namespace: {name: internal, type: HTTP}\n".to_owned();
+    let d = desired(&[
+        discovery,
+        service("a", 1, "  serviceRegistries: [{discoveryService: api}]\n"),
+        autoscaler,
+    ]);
+    let aws = fake();
+    // Cloud Map unreadable: the new service is blocked, so its autoscaler waits.
+    aws.discovery
+        .fail_next("ListServices", ErrorKind::Throttled);
+    let observed = block_on(observe(&d, &aws, "default", &mut Memory::default(), now()));
+    let p = plan(&d, &observed, now(), &PlanOptions::default());
+    block_on(apply(&p, &aws, &AtomicBool::new(false), |_| true));
+    assert_eq!(aws.scaling.writes(), 0, "{:#?}", p.steps);
+    assert_eq!(aws.ecs.writes(), 0);
+}
+
+#[test]
+fn a_drift_report_that_could_not_be_published_is_sent_at_the_next_loop() {
+    use ecs_operator::aws::sns::SnsApi;
+    let d = desired(&[service("web", 2, ""), CHANNEL.to_owned()]);
+    let aws = fake();
+    converge(&d, &aws, &PlanOptions::default());
+    aws.ecs.edit("prod", "web", |s| s.desired_count = 5);
+    let mut notifier = ecs_operator::notify::Notifier::new(None);
+    let report = |notifier: &mut ecs_operator::notify::Notifier, at| {
+        let observed = block_on(observe(&d, &aws, "default", &mut Memory::default(), at));
+        let p = plan(&d, &observed, at, &PlanOptions::default());
+        let topics = ecs_operator::plan::alert_channel::topic_arns(&d, &observed);
+        notifier.drift(&d, &topics, &p, &Default::default(), true, at)
+    };
+    aws.sns.fail_next("Publish", ErrorKind::Transient);
+    let first = report(&mut notifier, minutes(0));
+    assert_eq!(first.len(), 1);
+    assert!(block_on(aws.sns.publish(&first[0])).is_err());
+    notifier.drift_unsent(&first[0]);
+    let again = report(&mut notifier, minutes(1));
+    assert_eq!(again.len(), 1, "due again after a failed publish");
+    block_on(aws.sns.publish(&again[0])).expect("publish");
+    assert!(
+        report(&mut notifier, minutes(2)).is_empty(),
+        "and once sent, not again"
+    );
+}

@@ -332,6 +332,8 @@ async fn reconcile<A: Aws>(options: &RunOptions, aws: &A, shared: &Arc<Shared>) 
                     Err(e) => {
                         tracing::warn!(topic = %m.topic_arn, error = %e, "notification failed");
                         errors.push(format!("notification to {}: {e}", m.topic_arn));
+                        // Sent again next loop, not lost.
+                        shared.notifier().drift_unsent(m);
                     }
                 }
             }

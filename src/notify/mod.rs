@@ -47,6 +47,9 @@ pub struct Memory {
 pub struct Notifier {
     pub memory: Memory,
     state_file: Option<PathBuf>,
+    /// Each drift message of the last `drift` call, with the `sent` entries it
+    /// recorded and what they replaced: `drift_unsent` puts them back.
+    last_drift: Vec<(Message, Vec<(String, Option<Timestamp>)>)>,
 }
 
 fn severity(s: &str) -> Severity {
@@ -65,7 +68,11 @@ impl Notifier {
             .and_then(|p| std::fs::read_to_string(p).ok())
             .and_then(|t| serde_json::from_str(&t).ok())
             .unwrap_or_default();
-        Notifier { memory, state_file }
+        Notifier {
+            memory,
+            state_file,
+            last_drift: Vec::new(),
+        }
     }
 
     fn save(&self) {
@@ -92,6 +99,7 @@ impl Notifier {
     ) -> Vec<Message> {
         let items = self.items(plan, outcome, dry_run, now);
         let mut messages = Vec::new();
+        self.last_drift.clear();
         for (name, channel) in &desired.channels {
             let spec = &channel.doc.spec;
             let Some(topic) = topics.get(name).filter(|t| t.starts_with("arn:")) else {
@@ -111,20 +119,41 @@ impl Notifier {
             if due.is_empty() {
                 continue;
             }
+            let mut undo = Vec::new();
             for i in &due {
-                self.memory.sent.insert(sent_key(name, &key(i)), now);
+                let k = sent_key(name, &key(i));
+                let previous = self.memory.sent.insert(k.clone(), now);
+                undo.push((k, previous));
             }
-            messages.extend(render(
-                spec,
-                topic,
-                &plan.instance,
-                &plan.revision,
-                now,
-                due,
-            ));
+            for m in render(spec, topic, &plan.instance, &plan.revision, now, due) {
+                self.last_drift.push((m.clone(), undo.clone()));
+                messages.push(m);
+            }
         }
         self.save();
         messages
+    }
+
+    /// A drift message of the last `drift` call could not be published: its
+    /// drift is due again at the next loop (a report is recorded before it is
+    /// sent, so a crash in between loses it rather than doubling it).
+    pub fn drift_unsent(&mut self, failed: &Message) {
+        let undo: Vec<(String, Option<Timestamp>)> = self
+            .last_drift
+            .iter()
+            .filter(|(m, _)| m == failed)
+            .flat_map(|(_, u)| u.iter().cloned())
+            .collect();
+        if undo.is_empty() {
+            return;
+        }
+        for (k, previous) in undo {
+            match previous {
+                Some(t) => self.memory.sent.insert(k, t),
+                None => self.memory.sent.remove(&k),
+            };
+        }
+        self.save();
     }
 
     /// `operator` messages of the controller's own life (started, stopping), at
