@@ -606,29 +606,36 @@ fn an_autoscaler_waits_while_its_new_service_is_blocked() {
 }
 
 #[test]
-fn a_drift_report_that_could_not_be_published_is_sent_at_the_next_loop() {
+fn a_drift_report_that_could_not_be_published_waits_in_the_outbox_and_survives_a_restart() {
     use ecs_operator::aws::sns::SnsApi;
     let d = desired(&[service("web", 2, ""), CHANNEL.to_owned()]);
     let aws = fake();
     converge(&d, &aws, &PlanOptions::default());
     aws.ecs.edit("prod", "web", |s| s.desired_count = 5);
-    let mut notifier = ecs_operator::notify::Notifier::new(None);
-    let report = |notifier: &mut ecs_operator::notify::Notifier, at| {
-        let observed = block_on(observe(&d, &aws, "default", &mut Memory::default(), at));
-        let p = plan(&d, &observed, at, &PlanOptions::default());
-        let topics = ecs_operator::plan::alert_channel::topic_arns(&d, &observed);
-        notifier.drift(&d, &topics, &p, &Default::default(), true, at)
-    };
+    let state = tempfile::tempdir().expect("tmp");
+    let file = state.path().join("notifier.json");
+    let mut notifier = ecs_operator::notify::Notifier::new(Some(file.clone()));
+    // The loop that corrects the drift reports it; its publish fails.
+    let observed = block_on(observe(
+        &d,
+        &aws,
+        "default",
+        &mut Memory::default(),
+        minutes(0),
+    ));
+    let p = plan(&d, &observed, minutes(0), &PlanOptions::default());
+    let outcome = block_on(apply(&p, &aws, &AtomicBool::new(false), |_| true));
+    let topics = ecs_operator::plan::alert_channel::topic_arns(&d, &observed);
+    let messages = notifier.drift(&d, &topics, &p, &outcome, false, minutes(0));
+    assert_eq!(messages.len(), 1);
     aws.sns.fail_next("Publish", ErrorKind::Transient);
-    let first = report(&mut notifier, minutes(0));
-    assert_eq!(first.len(), 1);
-    assert!(block_on(aws.sns.publish(&first[0])).is_err());
-    notifier.drift_unsent(&first[0]);
-    let again = report(&mut notifier, minutes(1));
-    assert_eq!(again.len(), 1, "due again after a failed publish");
-    block_on(aws.sns.publish(&again[0])).expect("publish");
-    assert!(
-        report(&mut notifier, minutes(2)).is_empty(),
-        "and once sent, not again"
-    );
+    assert!(block_on(aws.sns.publish(&messages[0])).is_err());
+    notifier.outbox(messages[0].clone());
+    // The drift is gone now, so only the outbox can still report it, after a restart too.
+    let mut restarted = ecs_operator::notify::Notifier::new(Some(file));
+    let retried = restarted.take_outbox();
+    assert_eq!(retried, messages);
+    block_on(aws.sns.publish(&retried[0])).expect("publish");
+    assert!(restarted.take_outbox().is_empty(), "sent once");
+    assert_eq!(aws.sns.published().len(), 1);
 }

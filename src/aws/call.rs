@@ -40,10 +40,10 @@ fn writes_halted() -> bool {
     WRITES_HALTED.try_with(|h| h()).unwrap_or(false)
 }
 
-/// Operations that must not be sent twice: a retry after an unanswered
-/// attempt (a timeout, a reset after sending) could duplicate a page or a
-/// data point. They are retried only when AWS answered with an error.
-const NOT_IDEMPOTENT: [&str; 2] = ["Publish", "PutMetricData"];
+/// Operations retried only when AWS answered with an error: after an
+/// unanswered attempt (a timeout, a reset after sending) a retry could add a
+/// second data point. (A page is retried: a rare duplicate beats a lost page.)
+const NOT_IDEMPOTENT: [&str; 1] = ["PutMetricData"];
 
 /// How single calls are retried.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -287,6 +287,8 @@ async fn reconcile<A: Aws>(options: &RunOptions, aws: &A, shared: &Arc<Shared>) 
                 Vec::new()
             } else {
                 let mut notifier = shared.notifier();
+                // What failed last loop goes first, in its order.
+                let mut retried = notifier.take_outbox();
                 let mut messages = notifier.drift(
                     desired,
                     &topics,
@@ -311,7 +313,8 @@ async fn reconcile<A: Aws>(options: &RunOptions, aws: &A, shared: &Arc<Shared>) 
                         &errs,
                     ));
                 }
-                messages
+                retried.extend(messages);
+                retried
             };
             if let Ok(mut inputs) = shared.inputs.write() {
                 *inputs = Some(Inputs {
@@ -333,7 +336,7 @@ async fn reconcile<A: Aws>(options: &RunOptions, aws: &A, shared: &Arc<Shared>) 
                         tracing::warn!(topic = %m.topic_arn, error = %e, "notification failed");
                         errors.push(format!("notification to {}: {e}", m.topic_arn));
                         // Sent again next loop, not lost.
-                        shared.notifier().drift_unsent(m);
+                        shared.notifier().outbox(m.clone());
                     }
                 }
             }

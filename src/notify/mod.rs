@@ -39,7 +39,13 @@ pub struct Memory {
     /// Drift key → (last seen, item): drift of the last hour, for SLO pages.
     #[serde(default)]
     pub recent: BTreeMap<String, (Timestamp, Item)>,
+    /// Messages whose publish failed, sent again at the next loop.
+    #[serde(default)]
+    pub outbox: Vec<Message>,
 }
+
+/// Messages kept for a retry at most; the oldest go first.
+const OUTBOX_LIMIT: usize = 100;
 
 /// Routes and deduplicates notifications; optionally remembers across restarts
 /// in a small JSON file (`--state-file`).
@@ -47,9 +53,6 @@ pub struct Memory {
 pub struct Notifier {
     pub memory: Memory,
     state_file: Option<PathBuf>,
-    /// Each drift message of the last `drift` call, with the `sent` entries it
-    /// recorded and what they replaced: `drift_unsent` puts them back.
-    last_drift: Vec<(Message, Vec<(String, Option<Timestamp>)>)>,
 }
 
 fn severity(s: &str) -> Severity {
@@ -68,11 +71,7 @@ impl Notifier {
             .and_then(|p| std::fs::read_to_string(p).ok())
             .and_then(|t| serde_json::from_str(&t).ok())
             .unwrap_or_default();
-        Notifier {
-            memory,
-            state_file,
-            last_drift: Vec::new(),
-        }
+        Notifier { memory, state_file }
     }
 
     fn save(&self) {
@@ -99,7 +98,6 @@ impl Notifier {
     ) -> Vec<Message> {
         let items = self.items(plan, outcome, dry_run, now);
         let mut messages = Vec::new();
-        self.last_drift.clear();
         for (name, channel) in &desired.channels {
             let spec = &channel.doc.spec;
             let Some(topic) = topics.get(name).filter(|t| t.starts_with("arn:")) else {
@@ -119,41 +117,41 @@ impl Notifier {
             if due.is_empty() {
                 continue;
             }
-            let mut undo = Vec::new();
             for i in &due {
-                let k = sent_key(name, &key(i));
-                let previous = self.memory.sent.insert(k.clone(), now);
-                undo.push((k, previous));
+                self.memory.sent.insert(sent_key(name, &key(i)), now);
             }
-            for m in render(spec, topic, &plan.instance, &plan.revision, now, due) {
-                self.last_drift.push((m.clone(), undo.clone()));
-                messages.push(m);
-            }
+            messages.extend(render(
+                spec,
+                topic,
+                &plan.instance,
+                &plan.revision,
+                now,
+                due,
+            ));
         }
         self.save();
         messages
     }
 
-    /// A drift message of the last `drift` call could not be published: its
-    /// drift is due again at the next loop (a report is recorded before it is
-    /// sent, so a crash in between loses it rather than doubling it).
-    pub fn drift_unsent(&mut self, failed: &Message) {
-        let undo: Vec<(String, Option<Timestamp>)> = self
-            .last_drift
-            .iter()
-            .filter(|(m, _)| m == failed)
-            .flat_map(|(_, u)| u.iter().cloned())
-            .collect();
-        if undo.is_empty() {
-            return;
-        }
-        for (k, previous) in undo {
-            match previous {
-                Some(t) => self.memory.sent.insert(k, t),
-                None => self.memory.sent.remove(&k),
-            };
-        }
+    /// A message that could not be published: kept (in the state file too)
+    /// and sent again before the next loop's messages. A report of corrected
+    /// drift cannot be made again later: the drift is gone.
+    pub fn outbox(&mut self, failed: Message) {
+        self.memory.outbox.push(failed);
+        // Bounded: a topic that never takes messages must not grow the file forever.
+        let excess = self.memory.outbox.len().saturating_sub(OUTBOX_LIMIT);
+        self.memory.outbox.drain(..excess);
         self.save();
+    }
+
+    /// The messages waiting to be sent again, oldest first; the outbox is emptied.
+    pub fn take_outbox(&mut self) -> Vec<Message> {
+        if self.memory.outbox.is_empty() {
+            return Vec::new();
+        }
+        let out = std::mem::take(&mut self.memory.outbox);
+        self.save();
+        out
     }
 
     /// `operator` messages of the controller's own life (started, stopping), at

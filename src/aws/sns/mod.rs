@@ -25,7 +25,7 @@ pub struct Subscription {
 }
 
 /// One message to publish.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Message {
     pub topic_arn: String,
     /// At most 100 characters, no line breaks.
