@@ -85,6 +85,7 @@ fn only_the_lease_holder_writes_and_a_killed_leader_is_replaced() {
         role(&second) == "leader"
     });
     let took = killed.elapsed();
+    eprintln!("took over {took:?} after SIGKILL");
     // Its /status says so at the end of a loop: allow that loop's length too.
     assert!(
         took <= LEASE + INTERVAL * 3,
@@ -111,6 +112,7 @@ fn only_the_lease_holder_writes_and_a_killed_leader_is_replaced() {
         role(&third) == "leader"
     });
     let took = stopped.elapsed();
+    eprintln!("took over {took:?} after SIGTERM");
     assert!(
         took < LEASE / 2,
         "took over {took:?} after a SIGTERM: the lease ({LEASE:?}) was not released"
