@@ -329,6 +329,19 @@ impl LeaseHandle {
     pub fn role(&self) -> Option<Role> {
         self.0.as_ref().map(|r| r.borrow().clone())
     }
+
+    /// Resolves once this replica may write (at once if it may); never
+    /// without a lease. A standby that takes over starts a loop then, not an
+    /// interval later.
+    pub async fn leader(&self) {
+        let Some(rx) = &self.0 else {
+            return std::future::pending().await;
+        };
+        let mut rx = rx.clone();
+        if rx.wait_for(|r| r.may_write(Instant::now())).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
 }
 
 /// Ticks every `renew_every` (each attempt bounded by the period) until

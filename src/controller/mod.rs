@@ -470,7 +470,10 @@ async fn wait(
             return;
         }
         let tick = (deadline - now).min(source.poll());
+        let standby = !shared.lease.may_write(now);
         tokio::select! {
+            // Took the lease over: write now, not an interval later.
+            () = shared.lease.leader(), if standby => return,
             _ = shared.wake.notified() => {
                 if shared.stopping() {
                     return;
