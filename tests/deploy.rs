@@ -148,6 +148,17 @@ fn coverage(policy: &BTreeSet<String>) -> Result<(), String> {
     }
 }
 
+/// The `ECS_OPERATOR_INSTANCE` of the task definition.
+fn task_definition_instance() -> serde_json::Value {
+    task_definition()["containerDefinitions"][0]["environment"]
+        .as_array()
+        .expect("environment")
+        .iter()
+        .find(|e| e["name"] == "ECS_OPERATOR_INSTANCE")
+        .map(|e| e["value"].clone())
+        .expect("ECS_OPERATOR_INSTANCE")
+}
+
 fn policy() -> serde_json::Value {
     let text = std::fs::read_to_string(root().join("deploy/iam-policy.json")).expect("policy");
     serde_json::from_str(&text).expect("policy JSON")
@@ -197,14 +208,7 @@ fn the_coverage_check_fails_when_the_policy_misses_or_adds_an_action() {
 #[test]
 fn updates_and_deletions_are_conditioned_on_the_ownership_tag_of_the_task_definitions_instance() {
     let p = policy();
-    let td = task_definition();
-    let instance = td["containerDefinitions"][0]["environment"]
-        .as_array()
-        .expect("environment")
-        .iter()
-        .find(|e| e["name"] == "ECS_OPERATOR_INSTANCE")
-        .map(|e| e["value"].clone())
-        .expect("ECS_OPERATOR_INSTANCE");
+    let instance = task_definition_instance();
     let conditioned: BTreeSet<String> = p["Statement"]
         .as_array()
         .expect("statements")
@@ -242,14 +246,7 @@ fn updates_and_deletions_are_conditioned_on_the_ownership_tag_of_the_task_defini
 #[test]
 fn the_lease_grant_is_scoped_to_the_lease_table_and_the_item_of_the_instance() {
     let p = policy();
-    let td = task_definition();
-    let instance = td["containerDefinitions"][0]["environment"]
-        .as_array()
-        .expect("environment")
-        .iter()
-        .find(|e| e["name"] == "ECS_OPERATOR_INSTANCE")
-        .map(|e| e["value"].clone())
-        .expect("ECS_OPERATOR_INSTANCE");
+    let instance = task_definition_instance();
     let dynamodb: Vec<&serde_json::Value> = p["Statement"]
         .as_array()
         .expect("statements")
