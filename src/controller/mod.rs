@@ -5,8 +5,8 @@ mod backoff;
 pub mod http;
 mod slo;
 pub mod source;
-mod wait;
 pub mod status;
+mod wait;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
