@@ -327,6 +327,12 @@ fn a_failed_task_listing_removes_nothing() {
     assert_eq!(aws.discovery.instances(&cm).len(), 1);
 }
 
+/// A DiscoveryService `api` in a new HTTP namespace.
+const DISCOVERY_API: &str = "apiVersion: ecs-operator/v1alpha1\nkind: DiscoveryService\nmetadata: {name: api}\nspec:\n  namespace: {name: internal, type: HTTP}\n";
+
+/// An Autoscaler for service `a`.
+const AUTOSCALER_A: &str = "apiVersion: ecs-operator/v1alpha1\nkind: Autoscaler\nmetadata: {name: a}\nspec:\n  serviceRef: a\n  minCapacity: 1\n  maxCapacity: 4\n  targetTracking: [{predefinedMetric: ECSServiceAverageCPUUtilization, targetValue: 70}]\n";
+
 const CHANNEL: &str = "apiVersion: ecs-operator/v1alpha1\nkind: AlertChannel\nmetadata: {name: oncall}\nspec: {topicName: oncall, repeatInterval: 1h}\n";
 
 /// One controller loop on the fakes: observe, plan, apply (unless dry-run), notify, publish.
@@ -478,7 +484,7 @@ fn cloud_map_services_are_not_orphaned_when_the_namespaces_cannot_be_listed() {
         prune: true,
         ..PlanOptions::default()
     };
-    let discovery = "apiVersion: ecs-operator/v1alpha1\nkind: DiscoveryService\nmetadata: {name: api}\nspec:\n  namespace: {name: internal, type: HTTP}\n".to_owned();
+    let discovery = DISCOVERY_API.to_owned();
     let d = desired(&[discovery]);
     let aws = fake();
     converge(&d, &aws, &options);
@@ -500,7 +506,7 @@ fn cloud_map_services_are_not_orphaned_when_the_namespaces_cannot_be_listed() {
 
 #[test]
 fn a_step_waits_while_the_step_it_depends_on_backs_off() {
-    let autoscaler = "apiVersion: ecs-operator/v1alpha1\nkind: Autoscaler\nmetadata: {name: a}\nspec:\n  serviceRef: a\n  minCapacity: 1\n  maxCapacity: 4\n  targetTracking: [{predefinedMetric: ECSServiceAverageCPUUtilization, targetValue: 70}]\n".to_owned();
+    let autoscaler = AUTOSCALER_A.to_owned();
     let d = desired(&[service("a", 1, ""), autoscaler]);
     let aws = fake();
     let observed = block_on(observe(&d, &aws, "default", &mut Memory::default(), now()));
@@ -565,7 +571,7 @@ fn an_alarm_notifying_two_new_channels_waits_for_both_topics() {
 
 #[test]
 fn a_registered_service_is_blocked_not_drifted_when_cloud_map_cannot_be_read() {
-    let discovery = "apiVersion: ecs-operator/v1alpha1\nkind: DiscoveryService\nmetadata: {name: api}\nspec:\n  namespace: {name: internal, type: HTTP}\n".to_owned();
+    let discovery = DISCOVERY_API.to_owned();
     let d = desired(&[
         discovery,
         service("a", 1, "  serviceRegistries: [{discoveryService: api}]\n"),
@@ -587,8 +593,8 @@ fn a_registered_service_is_blocked_not_drifted_when_cloud_map_cannot_be_read() {
 
 #[test]
 fn an_autoscaler_waits_while_its_new_service_is_blocked() {
-    let autoscaler = "apiVersion: ecs-operator/v1alpha1\nkind: Autoscaler\nmetadata: {name: a}\nspec:\n  serviceRef: a\n  minCapacity: 1\n  maxCapacity: 4\n  targetTracking: [{predefinedMetric: ECSServiceAverageCPUUtilization, targetValue: 70}]\n".to_owned();
-    let discovery = "apiVersion: ecs-operator/v1alpha1\nkind: DiscoveryService\nmetadata: {name: api}\nspec:\n  namespace: {name: internal, type: HTTP}\n".to_owned();
+    let autoscaler = AUTOSCALER_A.to_owned();
+    let discovery = DISCOVERY_API.to_owned();
     let d = desired(&[
         discovery,
         service("a", 1, "  serviceRegistries: [{discoveryService: api}]\n"),
