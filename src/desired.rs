@@ -28,6 +28,13 @@ pub struct DesiredService {
     pub autoscaler: Option<String>,
     /// The Schedule that targets it, if any (also in `Desired::schedule_for`).
     pub schedule: Option<String>,
+    /// `spec.deployment.alarms` with the Alarm documents' CloudWatch names filled in.
+    pub deployment_alarms: Option<crate::aws::ecs::DeploymentAlarms>,
+    /// Alarm document → its CloudWatch name, of `spec.deployment.alarms.alarmRefs`.
+    pub deployment_alarm_refs: BTreeMap<String, String>,
+    /// The `ecs-operator/retry-rollout` annotation: a new value sends a held
+    /// revision once more (SPEC §3.1).
+    pub retry_rollout: Option<String>,
 }
 
 /// Every document of one desired-state revision. Only built when all validate.
@@ -224,7 +231,41 @@ fn build(docs: &[AnyDoc], revision: &str, diags: &mut Diagnostics) -> Desired {
     }
     desired.autoscaler_for = autoscaled;
     desired.schedule_for = scheduled;
+    for s in desired.services.values_mut() {
+        s.deployment_alarms = deployment_alarms(&s.spec, &desired.alarms);
+        let refs = s.spec.deployment.as_ref().and_then(|d| d.alarms.as_ref());
+        s.deployment_alarm_refs = refs
+            .and_then(|a| a.alarm_refs.as_ref())
+            .into_iter()
+            .flatten()
+            .filter_map(|r| {
+                let alarm = desired.alarms.get(r)?;
+                Some((r.clone(), alarm.doc.spec.alarm_name(r).to_owned()))
+            })
+            .collect();
+    }
     desired
+}
+
+/// ECS's `deploymentConfiguration.alarms` of a Service: references resolved
+/// (a dangling one is reported by `check_references` and left out here).
+fn deployment_alarms(
+    spec: &ServiceSpec,
+    alarms: &BTreeMap<String, Loaded<AlarmSpec>>,
+) -> Option<crate::aws::ecs::DeploymentAlarms> {
+    let a = spec.deployment.as_ref()?.alarms.as_ref()?;
+    let refs = a.alarm_refs.iter().flatten();
+    let mut alarm_names: Vec<String> = refs
+        .filter_map(|r| Some(alarms.get(r)?.doc.spec.alarm_name(r).to_owned()))
+        .chain(a.alarm_names.iter().flatten().cloned())
+        .collect();
+    alarm_names.sort();
+    alarm_names.dedup();
+    Some(crate::aws::ecs::DeploymentAlarms {
+        alarm_names,
+        enable: true,
+        rollback: a.rollback.unwrap_or(true),
+    })
 }
 
 fn error(diags: &mut Diagnostics, origin: &Origin, doc: &DocRef, field: &str, message: String) {
@@ -288,5 +329,13 @@ fn desired_service(d: &Loaded<ServiceSpec>) -> DesiredService {
         paused: d.doc.metadata.paused(),
         autoscaler: None,
         schedule: None,
+        deployment_alarms: None,
+        deployment_alarm_refs: BTreeMap::new(),
+        retry_rollout: d
+            .doc
+            .metadata
+            .annotations
+            .get(crate::model::RETRY_ROLLOUT_ANNOTATION)
+            .cloned(),
     }
 }

@@ -41,6 +41,12 @@ struct SloLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HealthLabels {
+    service: String,
+    state: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ResultLabels {
     result: &'static str,
 }
@@ -58,6 +64,8 @@ pub struct Metrics {
     last_sync: Gauge<f64, AtomicU64>,
     slo_burn_rate: Family<SloWindowLabels, Gauge<f64, AtomicU64>>,
     slo_budget: Family<SloLabels, Gauge<f64, AtomicU64>>,
+    service_health: Family<HealthLabels, Gauge>,
+    rollouts: Family<ResultLabels, Counter>,
     counts: Mutex<BTreeMap<String, u64>>,
 }
 
@@ -125,8 +133,22 @@ impl Default for Metrics {
             "Fraction of an SLO's error budget left over its window",
             slo_budget.clone(),
         );
+        let service_health = Family::<HealthLabels, Gauge>::default();
+        registry.register(
+            "service_health",
+            "1 for the deployment health state each Service document is in (progressing, healthy, degraded), 0 for the others",
+            service_health.clone(),
+        );
+        let rollouts = Family::<ResultLabels, Counter>::default();
+        registry.register(
+            "rollouts",
+            "ECS deployments followed to their end, by result (completed, failed, rolled_back)",
+            rollouts.clone(),
+        );
         Metrics {
             registry,
+            service_health,
+            rollouts,
             slo_burn_rate,
             slo_budget,
             api_calls,
@@ -217,6 +239,29 @@ impl Metrics {
                     .set(b);
             }
         }
+    }
+
+    /// The health of every Service of the last plan; documents gone are dropped.
+    pub fn service_health(&self, plan: &crate::plan::Plan) {
+        use crate::plan::service::rollout::HealthState;
+        self.service_health.clear();
+        for step in &plan.steps {
+            let Some(h) = &step.health else {
+                continue;
+            };
+            for state in HealthState::ALL {
+                self.service_health
+                    .get_or_create(&HealthLabels {
+                        service: step.resource.to_string(),
+                        state: state.key(),
+                    })
+                    .set(i64::from(state == h.state));
+            }
+        }
+    }
+
+    pub fn rollout_ended(&self, result: &'static str) {
+        self.rollouts.get_or_create(&ResultLabels { result }).inc();
     }
 
     /// The Prometheus text exposition.

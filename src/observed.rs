@@ -54,6 +54,13 @@ pub struct Observed {
     pub other_alarms: Option<BTreeMap<String, TaggedArn>>,
     /// Tags of declared alarms, by ARN.
     pub alarm_tags: BTreeMap<String, BTreeMap<String, String>>,
+    /// Every metric alarm's state (OK, ALARM, INSUFFICIENT_DATA) by name: a
+    /// deployment alarm already in ALARM is worth a warning.
+    pub alarm_states: BTreeMap<String, String>,
+    /// Deployment histories of the services that run another task definition
+    /// than their document asks for (and may be rolled back by ECS), by
+    /// (cluster, service): fresh, remembered, or why they could not be read.
+    pub rollouts: BTreeMap<(String, String), Result<Vec<crate::aws::ecs::DeploymentRecord>, String>>,
     /// Reads that failed, by scope (a cluster, a task definition): nothing there is decided.
     pub errors: BTreeMap<String, String>,
 }
@@ -78,6 +85,18 @@ pub struct Memory {
     pub cm_namespaces: BTreeMap<String, String>,
     /// Cloud Map service tags by ARN, as for alarms.
     pub cm_tags: BTreeMap<String, BTreeMap<String, String>>,
+    /// Deployment histories by (cluster, service), with what they were read
+    /// for: a steady hold asks ECS nothing (SPEC §3.1).
+    pub rollouts: BTreeMap<(String, String), RolloutMemo>,
+}
+
+/// A deployment history, valid while the service asks for the same task
+/// definition and ECS's PRIMARY deployment is the same one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RolloutMemo {
+    pub desired: String,
+    pub primary: Option<String>,
+    pub history: Vec<crate::aws::ecs::DeploymentRecord>,
 }
 
 impl Memory {

@@ -238,6 +238,7 @@ async fn reconcile<A: Aws>(options: &RunOptions, aws: &A, shared: &Arc<Shared>) 
             );
             let plan = plan(desired, &observed, Timestamp::now(), &options.plan);
             next_transition = plan.next_transition();
+            shared.metrics.service_health(&plan);
             drifted = plan.steps.iter().filter(|s| s.action.is_change()).count();
             for step in plan.steps.iter().filter(|s| s.action.is_change()) {
                 for c in &step.changes {
@@ -299,6 +300,12 @@ async fn reconcile<A: Aws>(options: &RunOptions, aws: &A, shared: &Arc<Shared>) 
                     options.dry_run,
                     Timestamp::now(),
                 );
+                let (rollouts, ended) =
+                    notifier.rollouts(desired, &topics, &plan, &outcome, Timestamp::now());
+                for result in ended {
+                    shared.metrics.rollout_ended(result.key());
+                }
+                messages.extend(rollouts);
                 if !announced
                     && let Some(started) =
                         notifier.lifecycle(desired, &topics, &options.plan.instance, "started")

@@ -40,6 +40,12 @@ pub struct ResourceStatus {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub paused: Option<String>,
     pub revision: String,
+    /// A Service's deployment health: state, deployment, revision, since, reason.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health: Option<crate::plan::service::rollout::Health>,
+    /// A revision ECS rolled back, held until the document changes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hold: Option<crate::plan::service::rollout::Hold>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -202,6 +208,8 @@ impl Status {
                 retry_at: None,
                 paused: step.paused.clone(),
                 revision: plan.revision.clone(),
+                health: step.health.clone(),
+                hold: step.hold.clone(),
             };
             next.insert(key, status);
         }

@@ -117,17 +117,26 @@ impl Protocol {
 #[serde(rename_all = "lowercase")]
 pub enum Event {
     Drift,
+    /// A deployment failed, was rolled back, or completed (SPEC §3.1).
+    Rollout,
     Slo,
     Alarm,
     Operator,
 }
 
 impl Event {
-    pub const ALL: [Event; 4] = [Event::Drift, Event::Slo, Event::Alarm, Event::Operator];
+    pub const ALL: [Event; 5] = [
+        Event::Drift,
+        Event::Rollout,
+        Event::Slo,
+        Event::Alarm,
+        Event::Operator,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Event::Drift => "drift",
+            Event::Rollout => "rollout",
             Event::Slo => "slo",
             Event::Alarm => "alarm",
             Event::Operator => "operator",
@@ -322,7 +331,7 @@ mod tests {
         let c = spec::<AlertChannelSpec>("topicName: oncall\n");
         assert_eq!(check("topicName: oncall\n"), Vec::<String>::new());
         assert!(c.owns_topic());
-        assert_eq!(c.events().len(), 4);
+        assert_eq!(c.events().len(), 5);
         assert_eq!(c.min_severity(), Severity::Info);
         assert_eq!(c.repeat_interval(), Duration::secs(14_400));
         assert_eq!(c.format(), Format::Json);

@@ -26,6 +26,8 @@ use crate::load::tree::PathIndex;
 pub const API_VERSION: &str = "ecs-operator/v1alpha1";
 pub const PAUSED_ANNOTATION: &str = "ecs-operator/paused";
 pub const PAUSED_REASON_ANNOTATION: &str = "ecs-operator/paused-reason";
+/// A new value releases a rollout ECS rolled back: the revision is sent once more.
+pub const RETRY_ROLLOUT_ANNOTATION: &str = "ecs-operator/retry-rollout";
 
 /// The seven document kinds, in reconcile order (SPEC §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -146,6 +146,25 @@ pub struct Deployment {
     /// Stop a failing deployment and optionally roll back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub circuit_breaker: Option<CircuitBreaker>,
+    /// CloudWatch alarms that make ECS stop (and roll back) a deployment while
+    /// one of them is in ALARM: ECS `deploymentConfiguration.alarms`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alarms: Option<DeploymentAlarmsSpec>,
+}
+
+/// Deployment alarms: Alarm documents by name and alarms owned by others.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeploymentAlarmsSpec {
+    /// Names of `Alarm` documents; their CloudWatch alarm names are filled in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alarm_refs: Option<Vec<String>>,
+    /// CloudWatch alarm names the operator does not own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alarm_names: Option<Vec<String>>,
+    /// Roll back to the last completed deployment when an alarm fires; default true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -279,6 +298,26 @@ impl Spec for ServiceSpec {
             if let Some(max) = d.maximum_percent {
                 cx.range("spec.deployment.maximumPercent", max, 100, 200);
             }
+            if let Some(a) = &d.alarms {
+                let refs = a.alarm_refs.iter().flatten().count();
+                let names = a.alarm_names.iter().flatten().count();
+                if refs + names == 0 {
+                    cx.error(
+                        "spec.deployment.alarms",
+                        "name at least one alarm in `alarmRefs` or `alarmNames`",
+                    );
+                }
+                // ECS takes at most 10 deployment alarms.
+                cx.range("spec.deployment.alarms", refs + names, 0, 10);
+                for (i, n) in a.alarm_names.iter().flatten().enumerate() {
+                    if n.trim().is_empty() || n.len() > 255 {
+                        cx.error(
+                            &format!("spec.deployment.alarms.alarmNames[{i}]"),
+                            "must be a CloudWatch alarm name (1 to 255 characters)",
+                        );
+                    }
+                }
+            }
         }
         if let Some(g) = self.health_check_grace_period_seconds {
             cx.range("spec.healthCheckGracePeriodSeconds", g, 0, 2_147_483_647);
@@ -298,14 +337,29 @@ impl Spec for ServiceSpec {
 
     fn references(&self) -> Vec<Reference> {
         let regs = self.service_registries.iter().flatten().enumerate();
-        regs.filter_map(|(i, r)| {
-            Some(Reference {
-                field: format!("spec.serviceRegistries[{i}].discoveryService"),
-                kind: Kind::DiscoveryService,
-                name: r.discovery_service.clone()?,
+        let mut refs: Vec<Reference> = regs
+            .filter_map(|(i, r)| {
+                Some(Reference {
+                    field: format!("spec.serviceRegistries[{i}].discoveryService"),
+                    kind: Kind::DiscoveryService,
+                    name: r.discovery_service.clone()?,
+                })
             })
-        })
-        .collect()
+            .collect();
+        let alarms = self.deployment.as_ref().and_then(|d| d.alarms.as_ref());
+        let alarm_refs = alarms.and_then(|a| a.alarm_refs.as_ref());
+        refs.extend(
+            alarm_refs
+                .into_iter()
+                .flatten()
+                .enumerate()
+                .map(|(i, name)| Reference {
+                    field: format!("spec.deployment.alarms.alarmRefs[{i}]"),
+                    kind: Kind::Alarm,
+                    name: name.clone(),
+                }),
+        );
+        refs
     }
 }
 

@@ -3,6 +3,7 @@
 //! accept it, and renders one report per channel (SPEC §4).
 
 pub mod report;
+pub mod rollout;
 mod slo;
 
 pub use slo::Unsent;
@@ -42,6 +43,14 @@ pub struct Memory {
     /// Messages whose publish failed, sent again at the next loop.
     #[serde(default)]
     pub outbox: Vec<Message>,
+    /// Failed or rolled-back deployments already paged, by deployment → when.
+    #[serde(default)]
+    pub rollouts_paged: BTreeMap<String, Timestamp>,
+    /// Deployments this operator started and follows, by `Service/name`.
+    #[serde(default)]
+    pub rollouts_started: BTreeMap<String, rollout::Started>,
+    #[serde(skip)]
+    rollouts_started_changed: bool,
 }
 
 /// Messages kept for a retry at most; the oldest go first.

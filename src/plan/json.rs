@@ -37,6 +37,12 @@ struct JsonStep<'a> {
     notes: &'a [String],
     #[serde(skip_serializing_if = "Option::is_none")]
     paused: Option<&'a str>,
+    /// A Service's deployment health (progressing, healthy, degraded).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    health: Option<&'a super::service::rollout::Health>,
+    /// A revision ECS rolled back, held until the document changes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hold: Option<&'a super::service::rollout::Hold>,
     /// The AWS write calls apply would make, e.g. `ecs:UpdateService`.
     calls: Vec<&'static str>,
 }
@@ -100,6 +106,8 @@ pub fn render(plan: &Plan) -> String {
                 changes: &s.changes,
                 notes: &s.notes,
                 paused: s.paused.as_deref(),
+                health: s.health.as_ref(),
+                hold: s.hold.as_ref(),
                 calls: s.runnable_ops().iter().map(call_name).collect(),
             })
             .collect(),

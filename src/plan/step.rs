@@ -260,6 +260,12 @@ pub struct Step {
     /// Steps of the same plan this one waits for; a failure of any defers it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub depends_on: Vec<DocRef>,
+    /// A Service's deployment health, as ECS reports it (SPEC §3.1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health: Option<crate::plan::service::rollout::Health>,
+    /// A revision ECS rolled back, held: not sent again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hold: Option<crate::plan::service::rollout::Hold>,
 }
 
 impl Step {
@@ -274,6 +280,8 @@ impl Step {
             paused: None,
             ops: Vec::new(),
             depends_on: Vec::new(),
+            health: None,
+            hold: None,
         }
     }
 

@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 
+use super::service::rollout::HealthState;
 use super::{Action, Plan, Step};
 
 /// Renders the plan; `colour` adds ANSI colours (only on a terminal).
@@ -17,10 +18,15 @@ pub fn render(plan: &Plan, colour: bool) -> String {
         match step.action {
             // In sync and nothing to say: counted, not shown. Field-owner and
             // schedule notes are worth a line even when nothing is written.
-            Action::InSync if step.paused.is_none() && step.notes.is_empty() => in_sync += 1,
+            Action::InSync
+                if step.paused.is_none() && step.notes.is_empty() && !degraded(step) =>
+            {
+                in_sync += 1
+            }
             Action::InSync if step.paused.is_none() => {
                 in_sync += 1;
                 let _ = writeln!(out, "  {}  {}  (in sync)", step.resource, step.target);
+                health_line(&mut out, step, colour);
                 for note in &step.notes {
                     let _ = writeln!(out, "    # {note}");
                 }
@@ -116,10 +122,48 @@ fn render_step(out: &mut String, step: &Step, colour: bool) {
             value(&c.desired)
         );
     }
+    health_line(out, step, colour);
     for note in &step.notes {
         let _ = writeln!(out, "    # {note}");
     }
     out.push('\n');
+}
+
+fn degraded(step: &Step) -> bool {
+    step.health
+        .as_ref()
+        .is_some_and(|h| h.state == HealthState::Degraded)
+}
+
+/// `    health: degraded (rollout of web:43 failed: …) [ecs-svc/1, since …]`
+fn health_line(out: &mut String, step: &Step, colour: bool) {
+    let Some(h) = &step.health else {
+        return;
+    };
+    let code = match h.state {
+        HealthState::Healthy => "32",
+        HealthState::Progressing => "33",
+        HealthState::Degraded => "31",
+    };
+    let reason = h
+        .reason
+        .as_ref()
+        .map(|r| format!(" ({r})"))
+        .unwrap_or_default();
+    let mut about: Vec<String> = Vec::new();
+    about.extend(h.revision.clone());
+    about.extend(h.deployment.clone());
+    about.extend(h.since.map(|t| format!("since {t}")));
+    let about = if about.is_empty() {
+        String::new()
+    } else {
+        format!("  [{}]", about.join(", "))
+    };
+    let _ = writeln!(
+        out,
+        "    health: {}{reason}{about}",
+        paint(h.state.key(), code, colour)
+    );
 }
 
 fn value(v: &serde_json::Value) -> String {

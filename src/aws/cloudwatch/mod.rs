@@ -83,6 +83,9 @@ pub struct ObservedAlarm {
     pub config: AlarmConfig,
     pub insufficient_data_actions: Vec<String>,
     pub actions_enabled: bool,
+    /// OK, ALARM or INSUFFICIENT_DATA: read, never written.
+    #[serde(skip)]
+    pub state: Option<String>,
 }
 
 /// The CloudWatch calls the reconciler makes.

@@ -138,6 +138,7 @@ fn observed(a: &sdk::MetricAlarm) -> ObservedAlarm {
         },
         insufficient_data_actions: a.insufficient_data_actions().to_vec(),
         actions_enabled: a.actions_enabled().unwrap_or(true),
+        state: a.state_value().map(|s| s.as_str().to_owned()),
     }
 }
 

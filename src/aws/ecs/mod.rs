@@ -7,7 +7,8 @@ pub use sdk::SdkEcs;
 use std::collections::BTreeMap;
 use std::future::Future;
 
-use serde::Serialize;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
 
 use super::AwsError;
 use crate::model::service::{CapacityProviderItem, CircuitBreaker, LoadBalancer, Network};
@@ -35,7 +36,86 @@ pub struct ObservedService {
     pub enable_execute_command: bool,
     pub propagate_tags: Option<String>,
     pub tags: BTreeMap<String, String>,
+    /// ECS's `deployments`, PRIMARY first: they come with DescribeServices.
+    pub deployments: Vec<Deployment>,
 }
+
+impl ObservedService {
+    /// The deployment ECS is rolling the service to (or has).
+    pub fn primary(&self) -> Option<&Deployment> {
+        self.deployments.iter().find(|d| d.status == "PRIMARY")
+    }
+
+    /// Whether ECS may roll a failed deployment back by itself (circuit
+    /// breaker or deployment alarms with rollback): only then can a service
+    /// run another task definition than the operator sent because of ECS.
+    pub fn rolls_back(&self) -> bool {
+        self.deployment.as_ref().is_some_and(|d| {
+            d.circuit_breaker.is_some_and(|c| c.enable && c.rollback)
+                || d.alarms.as_ref().is_some_and(|a| a.enable && a.rollback)
+        })
+    }
+}
+
+/// One entry of a service's `deployments` in DescribeServices.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Deployment {
+    /// `ecs-svc/…`.
+    pub id: String,
+    /// PRIMARY (the newest), ACTIVE (being replaced) or INACTIVE.
+    pub status: String,
+    pub task_definition: String,
+    /// IN_PROGRESS, COMPLETED or FAILED; absent behind a Classic Load Balancer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollout_state: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollout_state_reason: Option<String>,
+    pub desired_count: u32,
+    pub running_count: u32,
+    pub failed_tasks: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<Timestamp>,
+}
+
+/// One ECS service deployment as the service-deployments API tells it
+/// (ListServiceDeployments, DescribeServiceDeployments, DescribeServiceRevisions):
+/// what it deployed, how it ended, and what ECS rolled back to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentRecord {
+    pub arn: String,
+    /// PENDING, IN_PROGRESS, SUCCESSFUL, STOP_REQUESTED, STOPPED,
+    /// ROLLBACK_REQUESTED, ROLLBACK_IN_PROGRESS, ROLLBACK_SUCCESSFUL or ROLLBACK_FAILED.
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_reason: Option<String>,
+    /// The task definition of the revision it deployed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_definition: Option<String>,
+    /// The task definition of the revision ECS rolled back to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rolled_back_to: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<Timestamp>,
+}
+
+impl DeploymentRecord {
+    /// Whether ECS gave up on it: stopped, or rolled back (or rolling back).
+    pub fn failed(&self) -> bool {
+        self.status.starts_with("ROLLBACK_") || self.status.starts_with("STOP")
+    }
+}
+
+/// Deployments asked about per service: enough to find the newest of one
+/// task definition (a rollback is the newest deployment or the one before).
+pub const HISTORY: i32 = 10;
 
 /// A Cloud Map registration of a service, by registry ARN.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -50,7 +130,7 @@ pub struct Registry {
     pub port: Option<u16>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeploymentConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -59,6 +139,19 @@ pub struct DeploymentConfig {
     pub maximum_percent: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub circuit_breaker: Option<CircuitBreaker>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alarms: Option<DeploymentAlarms>,
+}
+
+/// `deploymentConfiguration.alarms`: ECS stops (and rolls back) a deployment
+/// while one of these CloudWatch alarms is in ALARM.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentAlarms {
+    /// Sorted: ECS does not keep the order.
+    pub alarm_names: Vec<String>,
+    pub enable: bool,
+    pub rollback: bool,
 }
 
 /// Everything CreateService is given.
@@ -160,6 +253,16 @@ pub trait EcsApi: Send + Sync {
             AwsError,
         >,
     > + Send;
+
+    /// The service's newest deployments (at most `HISTORY`), newest first, with
+    /// the task definitions they deployed and rolled back to: one
+    /// ListServiceDeployments, one DescribeServiceDeployments, one
+    /// DescribeServiceRevisions. NotFound when the service is gone.
+    fn deployment_history(
+        &self,
+        cluster: &str,
+        service: &str,
+    ) -> impl Future<Output = Result<Vec<DeploymentRecord>, AwsError>> + Send;
 
     /// Deletes a service whose desiredCount is 0. NotFound when it is gone already.
     fn delete_service(

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use aws_sdk_ecs::types as sdk;
 
 use super::{
-    DeploymentConfig, EcsApi, ObservedService, Registry, ServiceCreate, ServiceUpdate,
-    cluster_name, service_name_of_arn,
+    Deployment, DeploymentAlarms, DeploymentConfig, DeploymentRecord, EcsApi, HISTORY,
+    ObservedService, Registry, ServiceCreate, ServiceUpdate, cluster_name, service_name_of_arn,
 };
 use crate::aws::call::{Caller, RetryPolicy};
 use crate::aws::{AwsError, ErrorKind};
@@ -281,6 +281,90 @@ impl EcsApi for SdkEcs {
         Ok(live)
     }
 
+    async fn deployment_history(
+        &self,
+        cluster: &str,
+        service: &str,
+    ) -> Result<Vec<DeploymentRecord>, AwsError> {
+        let list = self
+            .client
+            .list_service_deployments()
+            .cluster(cluster)
+            .service(service)
+            .max_results(HISTORY);
+        let list = self
+            .calls
+            .call(ECS, "ListServiceDeployments", || list.clone().send())
+            .await?;
+        let arns: Vec<String> = list
+            .service_deployments()
+            .iter()
+            .filter_map(|d| d.service_deployment_arn().map(str::to_owned))
+            .collect();
+        if arns.is_empty() {
+            return Ok(Vec::new());
+        }
+        let described = self
+            .client
+            .describe_service_deployments()
+            .set_service_deployment_arns(Some(arns));
+        let described = self
+            .calls
+            .call(ECS, "DescribeServiceDeployments", || {
+                described.clone().send()
+            })
+            .await?;
+        let deployments = described.service_deployments();
+        // The revisions say which task definition each deployment was about.
+        let mut revisions: Vec<String> = deployments
+            .iter()
+            .flat_map(|d| {
+                let target = d.target_service_revision().and_then(|r| r.arn());
+                let back = d.rollback().and_then(|r| r.service_revision_arn());
+                target.into_iter().chain(back)
+            })
+            .map(str::to_owned)
+            .collect();
+        revisions.sort();
+        revisions.dedup();
+        let mut task_definitions = BTreeMap::new();
+        // DescribeServiceRevisions takes 20 ARNs; HISTORY deployments name at most 20.
+        for batch in revisions.chunks(20) {
+            let out = self
+                .client
+                .describe_service_revisions()
+                .set_service_revision_arns(Some(batch.to_vec()));
+            let out = self
+                .calls
+                .call(ECS, "DescribeServiceRevisions", || out.clone().send())
+                .await?;
+            for r in out.service_revisions() {
+                if let (Some(arn), Some(td)) = (r.service_revision_arn(), r.task_definition()) {
+                    task_definitions.insert(arn.to_owned(), td.to_owned());
+                }
+            }
+        }
+        let td_of = |arn: Option<&str>| arn.and_then(|a| task_definitions.get(a)).cloned();
+        let mut records: Vec<DeploymentRecord> = deployments
+            .iter()
+            .map(|d| DeploymentRecord {
+                arn: d.service_deployment_arn().unwrap_or_default().to_owned(),
+                status: d
+                    .status()
+                    .map(|s| s.as_str().to_owned())
+                    .unwrap_or_default(),
+                status_reason: d.status_reason().map(str::to_owned),
+                task_definition: td_of(d.target_service_revision().and_then(|r| r.arn())),
+                rolled_back_to: td_of(d.rollback().and_then(|r| r.service_revision_arn())),
+                rollback_reason: d.rollback().and_then(|r| r.reason()).map(str::to_owned),
+                created_at: d.created_at().map(timestamp),
+                finished_at: d.finished_at().map(timestamp),
+            })
+            .collect();
+        records.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        Ok(records)
+    }
+
     async fn delete_service(&self, cluster: &str, name: &str) -> Result<(), AwsError> {
         let out = self.client.delete_service().cluster(cluster).service(name);
         self.calls
@@ -288,6 +372,11 @@ impl EcsApi for SdkEcs {
             .await?;
         Ok(())
     }
+}
+
+fn timestamp(t: &aws_smithy_types::DateTime) -> jiff::Timestamp {
+    jiff::Timestamp::new(t.secs(), i32::try_from(t.subsec_nanos()).unwrap_or(0))
+        .unwrap_or_default()
 }
 
 fn to_i32(n: u32) -> i32 {
@@ -355,6 +444,14 @@ fn deployment(d: &DeploymentConfig) -> sdk::DeploymentConfiguration {
                 .rollback(c.rollback)
                 .build()
         }))
+        .set_alarms(d.alarms.as_ref().and_then(|a| {
+            sdk::DeploymentAlarms::builder()
+                .set_alarm_names(Some(a.alarm_names.clone()))
+                .enable(a.enable)
+                .rollback(a.rollback)
+                .build()
+                .ok()
+        }))
         .build()
 }
 
@@ -377,6 +474,15 @@ fn observed(cluster: &str, s: &sdk::Service) -> ObservedService {
         circuit_breaker: d.deployment_circuit_breaker().map(|c| CircuitBreaker {
             enable: c.enable(),
             rollback: c.rollback(),
+        }),
+        alarms: d.alarms().map(|a| {
+            let mut alarm_names = a.alarm_names().to_vec();
+            alarm_names.sort();
+            DeploymentAlarms {
+                alarm_names,
+                enable: a.enable(),
+                rollback: a.rollback(),
+            }
         }),
     });
     ObservedService {
@@ -434,6 +540,22 @@ fn observed(cluster: &str, s: &sdk::Service) -> ObservedService {
                     t.key()?.to_owned(),
                     t.value().unwrap_or_default().to_owned(),
                 ))
+            })
+            .collect(),
+        deployments: s
+            .deployments()
+            .iter()
+            .map(|d| Deployment {
+                id: d.id().unwrap_or_default().to_owned(),
+                status: d.status().unwrap_or_default().to_owned(),
+                task_definition: d.task_definition().unwrap_or_default().to_owned(),
+                rollout_state: d.rollout_state().map(|r| r.as_str().to_owned()),
+                rollout_state_reason: d.rollout_state_reason().map(str::to_owned),
+                desired_count: to_u32(d.desired_count()),
+                running_count: to_u32(d.running_count()),
+                failed_tasks: to_u32(d.failed_tasks()),
+                created_at: d.created_at().map(timestamp),
+                updated_at: d.updated_at().map(timestamp),
             })
             .collect(),
     }

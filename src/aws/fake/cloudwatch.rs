@@ -156,6 +156,7 @@ impl CloudWatchApi for FakeCloudWatch {
                         .map(|k| k.insufficient_data_actions.clone())
                         .unwrap_or_default(),
                     actions_enabled: keep.is_none_or(|k| k.actions_enabled),
+                    state: Some("OK".to_owned()),
                 },
             );
             if is_new {

@@ -1,11 +1,15 @@
 //! An in-memory ECS with AWS's rules: 10 names per DescribeServices, create
-//! refuses an existing name, delete needs desiredCount 0.
+//! refuses an existing name, delete needs desiredCount 0. A deployment
+//! completes at once, unless its task definition is marked failing: then ECS
+//! rolls it back at once (when the service's circuit breaker or alarms may).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
 use super::{Calls, error as fake_error};
-use crate::aws::ecs::{EcsApi, ObservedService, ServiceCreate, ServiceUpdate};
+use crate::aws::ecs::{
+    Deployment, DeploymentRecord, EcsApi, HISTORY, ObservedService, ServiceCreate, ServiceUpdate,
+};
 use crate::aws::{AwsError, ErrorKind};
 
 #[derive(Debug, Default)]
@@ -16,7 +20,57 @@ struct State {
     services: BTreeMap<(String, String), ObservedService>,
     /// (cluster, service) → task id → last status.
     tasks: BTreeMap<(String, String), BTreeMap<String, String>>,
+    /// Task definition ARN → why its deployments fail.
+    failing: BTreeMap<String, String>,
+    /// (cluster, service) → its service deployments, oldest first.
+    history: BTreeMap<(String, String), Vec<DeploymentRecord>>,
+    deployments_made: u64,
     calls: Calls,
+}
+
+impl State {
+    /// A deployment of `live`'s task definition: completed, or rolled back to
+    /// `previous` when it is failing and ECS may roll back.
+    fn deploy(&mut self, key: &(String, String), previous: Option<String>) {
+        self.deployments_made += 1;
+        let n = self.deployments_made;
+        let Some(live) = self.services.get_mut(key) else {
+            return;
+        };
+        let wanted = live.task_definition.clone();
+        let failure = self.failing.get(&wanted).cloned();
+        let mut record = DeploymentRecord {
+            arn: format!("{ARN}:service-deployment/{}/{}/sd-{n}", key.0, key.1),
+            status: "SUCCESSFUL".to_owned(),
+            status_reason: None,
+            task_definition: Some(wanted.clone()),
+            rolled_back_to: None,
+            rollback_reason: None,
+            created_at: None,
+            finished_at: None,
+        };
+        if let (Some(reason), Some(previous), true) = (failure, previous, live.rolls_back()) {
+            live.task_definition = previous.clone();
+            record.status = "ROLLBACK_SUCCESSFUL".to_owned();
+            record.status_reason = Some(reason.clone());
+            record.rollback_reason = Some(reason);
+            record.rolled_back_to = Some(previous);
+        }
+        live.running_count = live.desired_count;
+        live.deployments = vec![Deployment {
+            id: format!("ecs-svc/{n}"),
+            status: "PRIMARY".to_owned(),
+            task_definition: live.task_definition.clone(),
+            rollout_state: Some("COMPLETED".to_owned()),
+            rollout_state_reason: Some(format!("ECS deployment ecs-svc/{n} completed.")),
+            desired_count: live.desired_count,
+            running_count: live.desired_count,
+            failed_tasks: 0,
+            created_at: None,
+            updated_at: None,
+        }];
+        self.history.entry(key.clone()).or_default().push(record);
+    }
 }
 
 /// In-memory ECS. Account 123456789012, region us-east-1.
@@ -76,6 +130,15 @@ impl FakeEcs {
                 .entry((cluster.to_owned(), service.to_owned()))
                 .or_default()
                 .insert(task_id.to_owned(), last_status.to_owned())
+        });
+    }
+
+    /// Deployments of `task_definition` (an ARN) fail from now on: ECS rolls
+    /// them back with `reason` where the service allows it.
+    pub fn fail_deployments_of(&self, task_definition: &str, reason: &str) {
+        self.with(|s| {
+            s.failing
+                .insert(task_definition.to_owned(), reason.to_owned())
         });
     }
 
@@ -205,13 +268,15 @@ impl EcsApi for FakeEcs {
                 network: input.network.clone(),
                 load_balancers: input.load_balancers.clone(),
                 service_registries: input.service_registries.clone(),
-                deployment: input.deployment,
+                deployment: input.deployment.clone(),
                 health_check_grace_period_seconds: input.health_check_grace_period_seconds,
                 enable_execute_command: input.enable_execute_command.unwrap_or(false),
                 propagate_tags: input.propagate_tags.clone(),
                 tags: input.tags.clone(),
+                deployments: Vec::new(),
             };
-            s.services.insert(key, live);
+            s.services.insert(key.clone(), live);
+            s.deploy(&key, None);
             Ok(arn)
         })
     }
@@ -219,7 +284,8 @@ impl EcsApi for FakeEcs {
     async fn update_service(&self, u: &ServiceUpdate) -> Result<(), AwsError> {
         self.call("UpdateService")?;
         self.with(|s| {
-            let Some(live) = s.services.get_mut(&(u.cluster.clone(), u.name.clone())) else {
+            let key = (u.cluster.clone(), u.name.clone());
+            let Some(live) = s.services.get_mut(&key) else {
                 return Err(error(
                     "UpdateService",
                     ErrorKind::NotFound,
@@ -229,6 +295,12 @@ impl EcsApi for FakeEcs {
             if let Some(n) = u.desired_count {
                 live.desired_count = n;
             }
+            let previous = live.task_definition.clone();
+            let starts = u.task_definition.as_ref().is_some_and(|td| *td != previous)
+                || u.network.is_some()
+                || u.platform_version.is_some()
+                || u.load_balancers.is_some()
+                || u.service_registries.is_some();
             if let Some(td) = &u.task_definition {
                 live.task_definition = td.clone();
             }
@@ -247,8 +319,8 @@ impl EcsApi for FakeEcs {
             if let Some(r) = &u.service_registries {
                 live.service_registries = r.clone();
             }
-            if let Some(d) = u.deployment {
-                live.deployment = Some(d);
+            if let Some(d) = &u.deployment {
+                live.deployment = Some(d.clone());
             }
             if let Some(g) = u.health_check_grace_period_seconds {
                 live.health_check_grace_period_seconds = Some(g);
@@ -258,6 +330,9 @@ impl EcsApi for FakeEcs {
             }
             if let Some(p) = &u.propagate_tags {
                 live.propagate_tags = Some(p.clone());
+            }
+            if starts {
+                s.deploy(&key, Some(previous));
             }
             Ok(())
         })
@@ -305,6 +380,32 @@ impl EcsApi for FakeEcs {
                 })
                 .collect()
         }))
+    }
+
+    async fn deployment_history(
+        &self,
+        cluster: &str,
+        service: &str,
+    ) -> Result<Vec<DeploymentRecord>, AwsError> {
+        self.call("ListServiceDeployments")?;
+        let key = (cluster.to_owned(), service.to_owned());
+        let records = self.with(|s| {
+            if !s.services.contains_key(&key) {
+                return Err(error(
+                    "ListServiceDeployments",
+                    ErrorKind::NotFound,
+                    "Service not found.",
+                ));
+            }
+            let all = s.history.get(&key).cloned().unwrap_or_default();
+            let newest = usize::try_from(HISTORY).unwrap_or(10);
+            Ok(all.into_iter().rev().take(newest).collect::<Vec<_>>())
+        })?;
+        if !records.is_empty() {
+            self.call("DescribeServiceDeployments")?;
+            self.call("DescribeServiceRevisions")?;
+        }
+        Ok(records)
     }
 
     async fn delete_service(&self, cluster: &str, name: &str) -> Result<(), AwsError> {

@@ -162,6 +162,7 @@ pub(super) fn creation(
             minimum_healthy_percent: d.minimum_healthy_percent,
             maximum_percent: d.maximum_percent,
             circuit_breaker: d.circuit_breaker,
+            alarms: ds.deployment_alarms.clone(),
         }),
         health_check_grace_period_seconds: s.health_check_grace_period_seconds,
         enable_execute_command: s.enable_execute_command,

@@ -2,23 +2,24 @@
 
 use std::collections::BTreeMap;
 
+mod compare;
 mod fields;
+pub mod rollout;
 #[cfg(test)]
 mod tests;
 
 use serde_json::{Value, json};
 
-use super::{Action, Change, INSTANCE_TAG, OWNER_TAG, Op, PlanOptions, Step};
-use crate::aws::ecs::{DeploymentConfig, ObservedService};
+use super::{Action, Change, INSTANCE_TAG, OWNER_TAG, Op, PlanOptions, Step, owned_by_other};
+use crate::aws::ecs::ObservedService;
 use crate::capacity::schedule::Evaluation;
 use crate::capacity::{Capacity, Decided};
 use crate::desired::DesiredService;
 use crate::model::{DocRef, Kind};
 use crate::observed::Observed;
 use crate::plan::ecs_index::EcsIndex;
-use fields::{
-    Diff, creation, launch_and_capacity, normal_network, resolve_registries, same_network,
-};
+use fields::{Diff, creation, resolve_registries};
+pub use rollout::short_td;
 
 /// The tags every owned service carries.
 pub fn ownership_tags(instance: &str, owner: &DocRef) -> BTreeMap<String, String> {
@@ -38,13 +39,9 @@ fn target(cluster: &str, name: &str) -> String {
     t
 }
 
-/// `…:task-definition/web:3` → `web:3`, for people.
-fn short_td(td: &str) -> &str {
-    // Only an ARN has a `/` (`…:task-definition/family:rev`); a byte search is cheap.
-    td.rsplit_once('/').map_or(td, |(_, t)| t)
-}
-
 /// The step of one Service document; `live` is its ECS service, if it exists.
+/// Read top to bottom: what blocks it, creation, ownership, the rollout
+/// decision, the fields, the tags, then the writes.
 pub fn plan_service(
     ds: &DesiredService,
     live: Option<&ObservedService>,
@@ -60,76 +57,26 @@ pub fn plan_service(
         Action::InSync,
     );
     step.paused = ds.paused.clone();
-    let blocked = |mut step: Step, why: String| {
-        step.action = Action::Blocked;
-        step.notes.push(why);
-        step
-    };
-    // Errors are rare: no key is formatted for the common case.
-    if let Some(e) = (!observed.errors.is_empty())
-        .then(|| observed.errors.get(&format!("cluster {}", ds.cluster)))
-        .flatten()
-    {
-        return blocked(
-            step,
-            format!("could not observe cluster {}: {e}", ds.cluster),
-        );
-    }
-    if observed.missing_clusters.contains(&ds.cluster) {
-        return blocked(
-            step,
-            format!(
-                "cluster {} does not exist (the operator does not create clusters)",
-                ds.cluster
-            ),
-        );
-    }
-    if !observed.listed_clusters.contains(&ds.cluster) {
-        return blocked(step, format!("cluster {} was not observed", ds.cluster));
-    }
-    let task_definition: &str = match observed.task_definitions.get(&ds.spec.task_definition) {
-        Some(Ok(arn)) => arn,
-        Some(Err(e)) => return blocked(step, e.clone()),
-        None => {
-            return blocked(
-                step,
-                format!(
-                    "task definition {} was not observed",
-                    ds.spec.task_definition
-                ),
-            );
-        }
+    let task_definition = match preconditions(ds, observed) {
+        Ok(td) => td,
+        Err(why) => return blocked(step, why),
     };
     if let Some((name, eval)) = &capacity.schedule {
         step.notes.push(schedule_note(name, eval));
     }
-    // Its registry ARNs come from Cloud Map: unread, they would look pending
-    // and an in-sync service drifted (found by the fault proxy).
-    let uses_discovery = ds
-        .spec
-        .service_registries
+    let registries = resolve_registries(ds, registry_arns);
+    for r in registries
         .iter()
         .flatten()
-        .any(|r| r.registry_arn.is_none() && r.discovery_service.is_some());
-    if uses_discovery && (observed.namespaces.is_none() || observed.cm_services.is_none()) {
-        return blocked(
-            step,
-            "Cloud Map could not be read: its registries are unknown".to_owned(),
-        );
+        .filter_map(|r| r.registry_arn.strip_prefix("discovery:"))
+    {
+        // Created by an earlier step of the same apply; its ARN is filled in then.
+        step.depends_on.push(DocRef::new(Kind::DiscoveryService, r));
+        step.notes.push(format!(
+            "registers into DiscoveryService/{r}, created first"
+        ));
     }
-    let registries = resolve_registries(ds, registry_arns);
-    if let Some(regs) = &registries {
-        for r in regs
-            .iter()
-            .filter_map(|r| r.registry_arn.strip_prefix("discovery:"))
-        {
-            // Created by an earlier step of the same apply; its ARN is filled in then.
-            step.depends_on.push(DocRef::new(Kind::DiscoveryService, r));
-            step.notes.push(format!(
-                "registers into DiscoveryService/{r}, created first"
-            ));
-        }
-    }
+    deployment_alarm_dependencies(ds, observed, &mut step);
     // Built only when written (create, replace, a missing tag): most services have them all.
     let tags = || {
         let mut tags = ds.spec.tags.clone().unwrap_or_default();
@@ -138,31 +85,7 @@ pub fn plan_service(
     };
 
     let Some(live) = live else {
-        let desired_count = capacity.initial_count(ds);
-        let create = creation(
-            ds,
-            task_definition.to_owned(),
-            desired_count,
-            registries.unwrap_or_default(),
-            tags(),
-        );
-        step.action = Action::Create;
-        step.changes.push(Change {
-            field: "service".to_owned(),
-            actual: Value::Null,
-            desired: json!(format!(
-                "{} tasks of {}",
-                desired_count,
-                short_td(&create.task_definition).to_owned()
-            )),
-            decided_by: capacity
-                .desired_count
-                .as_ref()
-                .map(|d| d.by.to_string())
-                .filter(|by| *by != me.to_string()),
-        });
-        step.ops.push(Op::CreateService(create));
-        return step;
+        return create(step, ds, capacity, task_definition, registries, tags());
     };
     step.arn = Some(live.arn.clone());
     if live.status == "DRAINING" {
@@ -175,151 +98,35 @@ pub fn plan_service(
     let adopting = match live.tags.get(INSTANCE_TAG) {
         None => true,
         Some(owner) if owner == &options.instance => false,
-        Some(other) => {
-            return blocked(
-                step,
-                format!("owned by operator instance `{other}`; this instance does not touch it"),
-            );
-        }
+        Some(other) => return blocked(step, owned_by_other(other)),
     };
+
+    let history = observed
+        .rollouts
+        .get(&(ds.cluster.clone(), ds.service_name.clone()));
+    let rollout = rollout::decide(ds, live, task_definition, history);
+    step.health = rollout::health(live, rollout.hold.as_ref());
+    rollout_notes(&rollout, task_definition, &mut step);
+    alarm_warnings(ds, observed, &mut step);
 
     let mut diff = Diff::default();
-    match (&capacity.desired_count, &capacity.bounds) {
-        (Some(count), _) => {
-            let n = count.value;
-            diff.field("desiredCount", live.desired_count, n, |u| {
-                u.desired_count = Some(n)
-            });
-            if count.by != me
-                && let Some(c) = diff
-                    .changes
-                    .last_mut()
-                    .filter(|c| c.field == "desiredCount")
-            {
-                c.decided_by = Some(count.by.to_string());
-            }
-        }
-        (None, Some(bounds)) => step.notes.push(autoscaled_note(live.desired_count, bounds)),
-        (None, None) => {}
-    }
-    // Both are ARNs: equal ones need no shortening.
-    if live.task_definition != task_definition {
-        diff.field(
-            "taskDefinition",
-            short_td(&live.task_definition),
-            short_td(task_definition),
-            |u| u.task_definition = Some(task_definition.to_owned()),
-        );
-    }
-    let replacement = launch_and_capacity(ds, live, &mut diff);
-    if let Some(pv) = &ds.spec.platform_version {
-        diff.field(
-            "platformVersion",
-            live.platform_version.clone(),
-            Some(pv.clone()),
-            |u| u.platform_version = Some(pv.clone()),
-        );
-    }
-    if let Some(net) = &ds.spec.network {
-        // Compared as sets without copying; the normalised copies only for drift.
-        if !live
-            .network
-            .as_ref()
-            .is_some_and(|have| same_network(have, net))
-        {
-            let want = normal_network(net);
-            let have = live.network.as_ref().map(normal_network);
-            diff.field("network", have, Some(want.clone()), |u| {
-                u.network = Some(want.clone())
-            });
-        }
-    }
-    if let Some(lbs) = &ds.spec.load_balancers {
-        let mut want = lbs.clone();
-        want.sort();
-        let mut have = live.load_balancers.clone();
-        have.sort();
-        diff.field("loadBalancers", &have, &want, |u| {
-            u.load_balancers = Some(want.clone())
-        });
-    }
-    if let Some(want) = registries {
-        let mut have = live.service_registries.clone();
-        have.sort();
-        diff.field("serviceRegistries", &have, &want, |u| {
-            u.service_registries = Some(want.clone())
-        });
-    }
-    if let Some(d) = &ds.spec.deployment {
-        let have = live.deployment.unwrap_or_default();
-        // Only the sub-fields the document sets are managed; the others keep their live value.
-        let want = DeploymentConfig {
-            minimum_healthy_percent: d.minimum_healthy_percent.or(have.minimum_healthy_percent),
-            maximum_percent: d.maximum_percent.or(have.maximum_percent),
-            circuit_breaker: d.circuit_breaker.or(have.circuit_breaker),
-        };
-        diff.field("deployment", have, want, |u| u.deployment = Some(want));
-    }
-    if let Some(g) = ds.spec.health_check_grace_period_seconds {
-        diff.field(
-            "healthCheckGracePeriodSeconds",
-            live.health_check_grace_period_seconds,
-            Some(g),
-            |u| u.health_check_grace_period_seconds = Some(g),
-        );
-    }
-    if let Some(e) = ds.spec.enable_execute_command {
-        diff.field(
-            "enableExecuteCommand",
-            live.enable_execute_command,
-            e,
-            |u| u.enable_execute_command = Some(e),
-        );
-    }
-    if let Some(p) = ds.spec.propagate_tags {
-        let have = live
-            .propagate_tags
-            .clone()
-            .unwrap_or_else(|| "NONE".to_owned());
-        diff.field("propagateTags", have.as_str(), p.as_str(), |u| {
-            u.propagate_tags = Some(p.as_str().to_owned())
-        });
-    }
-    let owned_as_me = live.tags.get(INSTANCE_TAG) == Some(&options.instance)
-        && live
-            .tags
-            .get(OWNER_TAG)
-            .and_then(|o| o.strip_prefix("Service/"))
-            == Some(ds.name.as_str());
-    let user_tags_present = ds
-        .spec
-        .tags
-        .iter()
-        .flatten()
-        .all(|(k, v)| live.tags.get(k) == Some(v));
-    let missing_tags: BTreeMap<String, String> = if owned_as_me && user_tags_present {
-        BTreeMap::new()
-    } else {
-        tags()
-            .into_iter()
-            .filter(|(k, v)| live.tags.get(k) != Some(v))
-            .collect()
-    };
-    for (k, v) in &missing_tags {
-        diff.changes.push(Change {
-            field: format!("tags.{k}"),
-            actual: json!(live.tags.get(k)),
-            desired: json!(v),
-            decided_by: None,
-        });
-    }
-
+    capacity_field(live, capacity, &me, &mut diff, &mut step);
+    let replacement = compare::fields(
+        ds,
+        live,
+        task_definition,
+        registries,
+        rollout.frozen(),
+        &mut diff,
+    );
+    let missing_tags = compare::missing_tags(ds, live, options, tags, &mut diff);
     step.changes = diff.changes;
+    step.hold = rollout.hold;
+
     if let Some(why) = replacement {
         step.notes.push(why);
         if options.allow_replace {
             step.action = Action::Replace;
-            let desired_count = live.desired_count;
             step.ops = vec![
                 Op::ScaleToZero {
                     cluster: ds.cluster.clone(),
@@ -332,7 +139,7 @@ pub fn plan_service(
                 Op::CreateService(creation(
                     ds,
                     task_definition.to_owned(),
-                    desired_count,
+                    live.desired_count,
                     Vec::new(),
                     tags(),
                 )),
@@ -356,12 +163,181 @@ pub fn plan_service(
         update.name = ds.service_name.clone();
         step.ops.push(Op::UpdateService(update));
     }
+    // After the update that retries: a failed update must not use the value up.
+    if let Some(value) = rollout.retry_tag {
+        step.changes.push(Change {
+            field: format!("tags.{}", rollout::RETRY_TAG),
+            actual: json!(live.tags.get(rollout::RETRY_TAG)),
+            desired: json!(value),
+            decided_by: None,
+        });
+        step.ops.push(Op::TagService {
+            arn: live.arn.clone(),
+            tags: BTreeMap::from([(rollout::RETRY_TAG.to_owned(), value)]),
+        });
+    }
     step.action = match (adopting, step.ops.is_empty()) {
         (true, _) => Action::Adopt,
         (false, true) => Action::InSync,
         (false, false) => Action::Update,
     };
     step
+}
+
+fn blocked(mut step: Step, why: String) -> Step {
+    step.action = Action::Blocked;
+    step.notes.push(why);
+    step
+}
+
+/// The task definition ARN to run, or why nothing can be decided about the service.
+fn preconditions<'o>(ds: &DesiredService, observed: &'o Observed) -> Result<&'o str, String> {
+    // Errors are rare: no key is formatted for the common case.
+    if let Some(e) = (!observed.errors.is_empty())
+        .then(|| observed.errors.get(&format!("cluster {}", ds.cluster)))
+        .flatten()
+    {
+        return Err(format!("could not observe cluster {}: {e}", ds.cluster));
+    }
+    if observed.missing_clusters.contains(&ds.cluster) {
+        return Err(format!(
+            "cluster {} does not exist (the operator does not create clusters)",
+            ds.cluster
+        ));
+    }
+    if !observed.listed_clusters.contains(&ds.cluster) {
+        return Err(format!("cluster {} was not observed", ds.cluster));
+    }
+    let task_definition = match observed.task_definitions.get(&ds.spec.task_definition) {
+        Some(Ok(arn)) => arn.as_str(),
+        Some(Err(e)) => return Err(e.clone()),
+        None => {
+            return Err(format!(
+                "task definition {} was not observed",
+                ds.spec.task_definition
+            ));
+        }
+    };
+    // Its registry ARNs come from Cloud Map: unread, they would look pending
+    // and an in-sync service drifted (found by the fault proxy).
+    let uses_discovery = ds
+        .spec
+        .service_registries
+        .iter()
+        .flatten()
+        .any(|r| r.registry_arn.is_none() && r.discovery_service.is_some());
+    if uses_discovery && (observed.namespaces.is_none() || observed.cm_services.is_none()) {
+        return Err("Cloud Map could not be read: its registries are unknown".to_owned());
+    }
+    Ok(task_definition)
+}
+
+/// A deployment alarm this apply creates is created before the service names it (SPEC §3).
+fn deployment_alarm_dependencies(ds: &DesiredService, observed: &Observed, step: &mut Step) {
+    let Some(live_alarms) = &observed.alarms else {
+        return;
+    };
+    for (doc, name) in &ds.deployment_alarm_refs {
+        if !live_alarms.contains_key(name) {
+            step.depends_on.push(DocRef::new(Kind::Alarm, doc));
+        }
+    }
+}
+
+/// ECS ignores a deployment alarm that is in ALARM when the deployment starts.
+fn alarm_warnings(ds: &DesiredService, observed: &Observed, step: &mut Step) {
+    let names = ds.deployment_alarms.iter().flat_map(|a| &a.alarm_names);
+    for name in names.filter(|n| observed.alarm_states.get(*n).is_some_and(|s| s == "ALARM")) {
+        step.notes.push(format!(
+            "warning: deployment alarm {name} is in ALARM: ECS ignores it for a deployment that starts now"
+        ));
+    }
+}
+
+fn rollout_notes(rollout: &rollout::Rollout, task_definition: &str, step: &mut Step) {
+    if let Some(h) = &rollout.hold {
+        step.notes.push(format!(
+            "held: {}; {} is not sent again until the document asks for another revision or its {} annotation changes",
+            h.message(),
+            h.revision,
+            crate::model::RETRY_ROLLOUT_ANNOTATION
+        ));
+    }
+    if let Some(e) = &rollout.unknown {
+        step.notes.push(format!(
+            "the deployment history could not be read ({e}): the task definition is left as it is until it can"
+        ));
+    }
+    if rollout.retrying {
+        step.notes.push(format!(
+            "{} changed: {} is sent once more",
+            crate::model::RETRY_ROLLOUT_ANNOTATION,
+            short_td(task_definition)
+        ));
+    }
+}
+
+fn create(
+    mut step: Step,
+    ds: &DesiredService,
+    capacity: &Capacity,
+    task_definition: &str,
+    registries: Option<Vec<crate::aws::ecs::Registry>>,
+    tags: BTreeMap<String, String>,
+) -> Step {
+    let desired_count = capacity.initial_count(ds);
+    let create = creation(
+        ds,
+        task_definition.to_owned(),
+        desired_count,
+        registries.unwrap_or_default(),
+        tags,
+    );
+    step.action = Action::Create;
+    step.changes.push(Change {
+        field: "service".to_owned(),
+        actual: Value::Null,
+        desired: json!(format!(
+            "{} tasks of {}",
+            desired_count,
+            short_td(&create.task_definition).to_owned()
+        )),
+        decided_by: capacity
+            .desired_count
+            .as_ref()
+            .map(|d| d.by.to_string())
+            .filter(|by| *by != step.resource.to_string()),
+    });
+    step.ops.push(Op::CreateService(create));
+    step
+}
+
+/// desiredCount: the document's, a Schedule's, or Application Auto Scaling's (then not compared).
+fn capacity_field(
+    live: &ObservedService,
+    capacity: &Capacity,
+    me: &DocRef,
+    diff: &mut Diff,
+    step: &mut Step,
+) {
+    match (&capacity.desired_count, &capacity.bounds) {
+        (Some(count), _) => {
+            let n = count.value;
+            diff.field("desiredCount", live.desired_count, n, |u| {
+                u.desired_count = Some(n)
+            });
+            if count.by != *me
+                && let Some(c) = diff
+                    .changes
+                    .last_mut()
+                    .filter(|c| c.field == "desiredCount")
+            {
+                c.decided_by = Some(count.by.to_string());
+            }
+        }
+        (None, Some(bounds)) => step.notes.push(autoscaled_note(live.desired_count, bounds)),
+        (None, None) => {}
+    }
 }
 
 /// `Schedule/hours inactive (outside the active windows) until Mon 2026-11-30 08:00 America/New_York`

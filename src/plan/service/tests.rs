@@ -47,6 +47,7 @@ fn live(desired_count: u32) -> ObservedService {
         enable_execute_command: false,
         propagate_tags: None,
         tags: ownership_tags("default", &DocRef::new(Kind::Service, "web")),
+        deployments: Vec::new(),
     }
 }
 
@@ -155,4 +156,93 @@ fn unmanaged_fields_are_never_compared() {
     l.enable_execute_command = true;
     l.tags.insert("cost-centre".to_owned(), "42".to_owned());
     assert_eq!(step(WEB, Some(l)).action, Action::InSync);
+}
+
+mod rollouts {
+    //! The hold inside a whole Service step: what is written and what is not.
+    use super::*;
+    use crate::aws::ecs::{DeploymentConfig, DeploymentRecord};
+    use crate::model::service::CircuitBreaker;
+
+    const OLD: &str = "arn:aws:ecs:us-east-1:1:task-definition/web:2";
+
+    fn rolled_back(desired_count: u32) -> ObservedService {
+        let mut s = live(desired_count);
+        s.task_definition = OLD.to_owned();
+        s.deployment = Some(DeploymentConfig {
+            circuit_breaker: Some(CircuitBreaker {
+                enable: true,
+                rollback: true,
+            }),
+            ..DeploymentConfig::default()
+        });
+        s
+    }
+
+    fn held_step(yaml: &str, live: ObservedService) -> Step {
+        let d = desired(yaml);
+        let ds = &d.services["web"];
+        let capacity = crate::capacity::decide(&d, ds, jiff::Timestamp::UNIX_EPOCH);
+        let mut observed = observed(Some(live));
+        observed.rollouts.insert(
+            ("prod".to_owned(), "web".to_owned()),
+            Ok(vec![DeploymentRecord {
+                arn: "sd-1".to_owned(),
+                status: "ROLLBACK_SUCCESSFUL".to_owned(),
+                status_reason: Some("tasks failed to start".to_owned()),
+                task_definition: Some(TD.to_owned()),
+                rolled_back_to: Some(OLD.to_owned()),
+                rollback_reason: None,
+                created_at: None,
+                finished_at: None,
+            }]),
+        );
+        plan_service(
+            ds,
+            observed.service("prod", "web"),
+            &capacity,
+            &BTreeMap::new(),
+            &observed,
+            &PlanOptions::default(),
+        )
+    }
+
+    #[test]
+    fn a_held_revision_is_not_sent_but_desired_count_still_is() {
+        let s = held_step(WEB, rolled_back(5));
+        assert!(s.hold.is_some());
+        assert_eq!(
+            s.health.as_ref().map(|h| h.state),
+            Some(rollout::HealthState::Degraded)
+        );
+        let Some(Op::UpdateService(u)) = s.ops.first() else {
+            panic!("{s:?}")
+        };
+        assert_eq!(u.desired_count, Some(2));
+        assert_eq!(u.task_definition, None);
+        assert!(s.changes.iter().all(|c| c.field != "taskDefinition"));
+    }
+
+    #[test]
+    fn a_held_service_that_is_otherwise_in_sync_sends_nothing() {
+        let s = held_step(WEB, rolled_back(2));
+        assert_eq!(s.action, Action::InSync);
+        assert!(s.ops.is_empty(), "{s:?}");
+    }
+
+    #[test]
+    fn a_retry_sends_the_revision_then_tags_the_value() {
+        let yaml = WEB.replace(
+            "metadata: {name: web}",
+            "metadata: {name: web, annotations: {ecs-operator/retry-rollout: again}}",
+        );
+        let s = held_step(&yaml, rolled_back(2));
+        assert_eq!(s.hold, None);
+        let calls: Vec<&str> = s.ops.iter().map(crate::plan::json::call_name).collect();
+        assert_eq!(calls, ["ecs:UpdateService", "ecs:TagResource"]);
+        let Some(Op::UpdateService(u)) = s.ops.first() else {
+            panic!("{s:?}")
+        };
+        assert_eq!(u.task_definition.as_deref(), Some(TD));
+    }
 }
