@@ -166,6 +166,25 @@ pub struct ApplyArgs {
     /// Reconcile passes before giving up on convergence.
     #[arg(long, env = "ECS_OPERATOR_MAX_PASSES", default_value_t = 3)]
     pub max_passes: u32,
+    /// After converging, wait for every ECS deployment this apply started:
+    /// exit 0 when all are healthy, 3 when one failed or was rolled back, 1 on timeout.
+    #[arg(long, env = "ECS_OPERATOR_WAIT")]
+    pub wait: bool,
+    /// How long `--wait` waits at most (e.g. 15m).
+    #[arg(long, env = "ECS_OPERATOR_WAIT_TIMEOUT", default_value = "15m", value_parser = positive_duration, requires = "wait")]
+    pub wait_timeout: Duration,
+    /// How often `--wait` asks ECS (DescribeServices, 10 services a call).
+    #[arg(long, env = "ECS_OPERATOR_WAIT_POLL", default_value = "5s", value_parser = positive_duration)]
+    pub wait_poll: Duration,
+}
+
+/// A duration above zero (`0s` would wait for nothing, or poll in a busy loop).
+fn positive_duration(s: &str) -> Result<Duration, String> {
+    let d: Duration = s.parse().map_err(|e| format!("{e}"))?;
+    if d.0.is_zero() {
+        return Err("must be longer than 0s".to_owned());
+    }
+    Ok(d)
 }
 
 #[derive(Debug, Args)]

@@ -24,6 +24,8 @@ use crate::plan::{self, PlanOptions};
 pub const OK: u8 = 0;
 pub const FAILED: u8 = 1;
 pub const CHANGES: u8 = 2;
+/// `apply --wait`: a deployment failed or ECS rolled it back.
+pub const ROLLED_BACK: u8 = 3;
 
 fn plan_options(instance: &str, guard: &Guard) -> PlanOptions {
     PlanOptions {
@@ -110,6 +112,7 @@ pub async fn apply(instance: &str, retry: RetryPolicy, args: &ApplyArgs) -> Exit
     // Stale Cloud Map instances are removed only once seen stale twice, staleAfter
     // apart: a one-shot apply rarely lives that long, `run` does.
     let mut memory = crate::observed::Memory::default();
+    let mut followed: Vec<crate::deploy_wait::Followed> = Vec::new();
     while passes < args.max_passes.max(1) {
         passes += 1;
         let at = args.at.unwrap_or_else(jiff::Timestamp::now);
@@ -137,6 +140,17 @@ pub async fn apply(instance: &str, retry: RetryPolicy, args: &ApplyArgs) -> Exit
         print!("{}", plan::text::render(&plan, colour));
         let outcome = crate::apply::apply(&plan, &aws, &stop, |_| true).await;
         memory.forget_tagged(&plan);
+        let ok = |r: &str| {
+            outcome
+                .steps
+                .iter()
+                .any(|o| o.resource.to_string() == r && o.error.is_none())
+        };
+        for f in crate::deploy_wait::started(&plan, &observed, ok) {
+            // A later pass's deployment of the same service replaces the earlier one.
+            followed.retain(|g| g.resource != f.resource);
+            followed.push(f);
+        }
         for f in outcome.failures() {
             eprintln!(
                 "error: {} ({}): {}",
@@ -162,7 +176,24 @@ pub async fn apply(instance: &str, retry: RetryPolicy, args: &ApplyArgs) -> Exit
         );
         failed = true;
     }
-    ExitCode::from(if failed { FAILED } else { OK })
+    if failed {
+        return ExitCode::from(FAILED);
+    }
+    if args.wait {
+        if followed.is_empty() {
+            println!("wait: this apply started no deployment");
+            return ExitCode::from(OK);
+        }
+        let code =
+            crate::deploy_wait::wait(&aws.ecs, &followed, args.wait_timeout.0, args.wait_poll.0)
+                .await;
+        return ExitCode::from(match code {
+            0 => OK,
+            3 => ROLLED_BACK,
+            _ => FAILED,
+        });
+    }
+    ExitCode::from(OK)
 }
 
 pub async fn run(instance: &str, retry: RetryPolicy, args: &RunArgs) -> anyhow::Result<ExitCode> {

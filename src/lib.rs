@@ -25,6 +25,7 @@ pub mod cli;
 pub mod commands;
 pub mod controller;
 pub mod crds;
+pub mod deploy_wait;
 pub mod desired;
 pub mod lease;
 pub mod load;

@@ -60,7 +60,8 @@ pub struct Observed {
     /// Deployment histories of the services that run another task definition
     /// than their document asks for (and may be rolled back by ECS), by
     /// (cluster, service): fresh, remembered, or why they could not be read.
-    pub rollouts: BTreeMap<(String, String), Result<Vec<crate::aws::ecs::DeploymentRecord>, String>>,
+    pub rollouts:
+        BTreeMap<(String, String), Result<Vec<crate::aws::ecs::DeploymentRecord>, String>>,
     /// Reads that failed, by scope (a cluster, a task definition): nothing there is decided.
     pub errors: BTreeMap<String, String>,
 }

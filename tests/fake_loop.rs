@@ -4,55 +4,24 @@
 
 use std::sync::atomic::AtomicBool;
 
+#[path = "support/fakes.rs"]
+mod fakes;
+
 use ecs_operator::apply::apply;
-use ecs_operator::aws::Clients;
-use ecs_operator::aws::ErrorKind;
 use ecs_operator::aws::cloudwatch::CloudWatchApi;
-use ecs_operator::aws::fake::{FakeCloudWatch, FakeDiscovery, FakeEcs, FakeScaling, FakeSns};
+use ecs_operator::aws::fake::FakeCloudWatch;
+use ecs_operator::aws::{Clients, ErrorKind};
 use ecs_operator::desired::Desired;
-use ecs_operator::load::Source;
 use ecs_operator::observe::observe;
 use ecs_operator::observed::Memory;
 use ecs_operator::plan::{Action, PlanOptions, plan};
+use fakes::{Aws, block_on, desired, fake, now};
 use proptest::prelude::*;
-
-fn desired(docs: &[String]) -> Desired {
-    let source = Source {
-        files: vec![("desired.yaml".to_owned(), docs.join("---\n"))],
-        revision: "test".to_owned(),
-    };
-    Desired::from_source(&source).unwrap_or_else(|d| panic!("invalid fixture:\n{d}"))
-}
 
 fn service(name: &str, count: u32, extra: &str) -> String {
     format!(
         "apiVersion: ecs-operator/v1alpha1\nkind: Service\nmetadata: {{name: {name}}}\nspec:\n  cluster: prod\n  taskDefinition: app\n  desiredCount: {count}\n  network: {{subnets: [subnet-1], securityGroups: [sg-1]}}\n{extra}"
     )
-}
-
-fn now() -> jiff::Timestamp {
-    jiff::Timestamp::from_second(1_800_000_000).expect("instant")
-}
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("runtime")
-        .block_on(f)
-}
-
-type Aws = Clients<FakeEcs, FakeScaling, FakeDiscovery, FakeSns, FakeCloudWatch>;
-
-fn fake() -> Aws {
-    let ecs = FakeEcs::new();
-    ecs.add_cluster("prod").register("app");
-    Clients {
-        ecs,
-        scaling: FakeScaling::new(),
-        discovery: FakeDiscovery::new(),
-        sns: FakeSns::new(),
-        cloudwatch: FakeCloudWatch::new(),
-    }
 }
 
 /// Runs observe → plan → apply until nothing is left to send; returns the passes.

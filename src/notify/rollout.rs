@@ -70,7 +70,11 @@ impl Notifier {
         now: Timestamp,
     ) -> (Vec<Message>, Vec<RolloutResult>) {
         let mut events = Vec::new();
-        for step in plan.steps.iter().filter(|s| s.resource.kind == Kind::Service) {
+        for step in plan
+            .steps
+            .iter()
+            .filter(|s| s.resource.kind == Kind::Service)
+        {
             if let Some(e) = self.rollout_event(plan, step, now) {
                 events.push(e);
             }

@@ -18,9 +18,7 @@ pub fn render(plan: &Plan, colour: bool) -> String {
         match step.action {
             // In sync and nothing to say: counted, not shown. Field-owner and
             // schedule notes are worth a line even when nothing is written.
-            Action::InSync
-                if step.paused.is_none() && step.notes.is_empty() && !degraded(step) =>
-            {
+            Action::InSync if step.paused.is_none() && step.notes.is_empty() && !degraded(step) => {
                 in_sync += 1
             }
             Action::InSync if step.paused.is_none() => {

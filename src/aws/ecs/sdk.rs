@@ -375,8 +375,7 @@ impl EcsApi for SdkEcs {
 }
 
 fn timestamp(t: &aws_smithy_types::DateTime) -> jiff::Timestamp {
-    jiff::Timestamp::new(t.secs(), i32::try_from(t.subsec_nanos()).unwrap_or(0))
-        .unwrap_or_default()
+    jiff::Timestamp::new(t.secs(), i32::try_from(t.subsec_nanos()).unwrap_or(0)).unwrap_or_default()
 }
 
 fn to_i32(n: u32) -> i32 {

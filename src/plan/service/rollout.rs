@@ -162,7 +162,10 @@ fn rolled_back(records: &[DeploymentRecord], desired_td: &str) -> Option<Hold> {
     Some(Hold {
         deployment: newest.arn.clone(),
         revision: short_td(desired_td).to_owned(),
-        rolled_back_to: newest.rolled_back_to.as_deref().map(|t| short_td(t).to_owned()),
+        rolled_back_to: newest
+            .rolled_back_to
+            .as_deref()
+            .map(|t| short_td(t).to_owned()),
         reason,
         since: newest.finished_at.or(newest.created_at),
     })

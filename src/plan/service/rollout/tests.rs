@@ -149,7 +149,11 @@ fn a_retry_value_set_while_nothing_is_held_is_only_recorded() {
     live.task_definition = WEB43.to_owned();
     let r = decide(&ds, &live, WEB43, None);
     assert!(!r.retrying);
-    assert_eq!(r.retry_tag.as_deref(), Some("1"), "tagged, so a later hold is not retried");
+    assert_eq!(
+        r.retry_tag.as_deref(),
+        Some("1"),
+        "tagged, so a later hold is not retried"
+    );
 }
 
 #[test]
@@ -196,5 +200,10 @@ fn a_hold_is_degraded_with_the_rollback_as_reason() {
     let health = health(&live, r.hold.as_ref()).expect("health");
     assert_eq!(health.state, HealthState::Degraded);
     assert_eq!(health.deployment.as_deref(), Some("sd-2"));
-    assert!(health.reason.unwrap_or_default().contains("rolled back to web:42"));
+    assert!(
+        health
+            .reason
+            .unwrap_or_default()
+            .contains("rolled back to web:42")
+    );
 }
