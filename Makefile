@@ -47,7 +47,7 @@ bench-plan:
 	$(CARGO) bench --bench plan
 
 demo: $(STAMP)
-	$(CARGO) build
+	$(CARGO) build --bins --example deploy-sim
 	./examples/demo.sh
 
 clean-venv:

@@ -5,14 +5,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BIN=target/debug/ecs-operator
+SIM=target/debug/examples/deploy-sim
 PY=.venv/bin/python
 [ -x "$BIN" ] || { echo "error: $BIN missing: run 'make demo' (it builds it)"; exit 1; }
+[ -x "$SIM" ] || { echo "error: $SIM missing: run 'make demo' (it builds it)"; exit 1; }
 [ -x "$PY" ] || { echo "error: $PY missing: run 'make demo' (it creates .venv with moto)"; exit 1; }
 
 work=$(mktemp -d)
-moto_pid="" ctl_pid=""
+moto_pid="" ctl_pid="" sim_pid=""
 cleanup() {
   [ -n "$ctl_pid" ] && kill "$ctl_pid" 2>/dev/null || true
+  [ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null || true
   [ -n "$moto_pid" ] && kill "$moto_pid" 2>/dev/null || true
   wait 2>/dev/null || true
   rm -rf "$work"
@@ -38,6 +41,21 @@ wait_http "http://127.0.0.1:$port/moto-api/" "moto"
 export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
 export AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo AWS_EC2_METADATA_DISABLED=true
 
+# moto never runs a task: the deployment simulator in front of it runs each ECS
+# deployment for 2 s to COMPLETED, or (revision 3 of rfp-copilot's web) to
+# FAILED and ECS's rollback, with the service-deployments API moto lacks.
+# The operator's calls go through it; the platform team's go to moto.
+mkfifo "$work/sim.in"
+exec 3<>"$work/sim.in"  # its stdin: open until this script ends
+"$SIM" --upstream "$AWS_ENDPOINT_URL" --duration-ms 2000 \
+  --fail "transparent-trust-web:3=essential container web exited: Error: Cannot find module 'next'" \
+  <&3 >"$work/sim.url" 2>"$work/sim.log" &
+sim_pid=$!
+for _ in $(seq 1 100); do [ -s "$work/sim.url" ] && break; sleep 0.1; done
+sim_url=$(head -1 "$work/sim.url")
+[ -n "$sim_url" ] || { echo "error: the deployment simulator did not start"; cat "$work/sim.log"; exit 1; }
+op() { AWS_ENDPOINT_URL="$sim_url" "$BIN" "$@"; }
+
 bold "1. The platform team creates the network, the clusters and the task definitions"
 "$PY" tests/support/estate.py prepare examples "$work/desired"
 desired="$work/desired"
@@ -58,23 +76,23 @@ PY
 )
 
 bold "2. validate: the five seed systems' desired state, no AWS calls"
-"$BIN" validate -f "$desired"
+op validate -f "$desired"
 
 bold "3. apply: create every service (passes until converged)"
-"$BIN" apply -f "$desired" --instance demo
+op apply -f "$desired" --instance demo
 
 bold "4. Someone scales $cluster/$service to 9 tasks by hand"
 "$PY" tests/support/estate.py scale "$cluster" "$service" 9
 
 bold "5. plan shows the drift (exit code 2 = changes)"
 set +e
-"$BIN" plan -f "$desired" --instance demo --detailed-exitcode
+op plan -f "$desired" --instance demo --detailed-exitcode
 echo "(plan exited $?)"
 set -e
 
 ctl_port=$(free_port)
 bold "6. The controller (run) corrects it within an interval"
-"$BIN" run -f "$desired" --instance demo --interval 3s --listen "127.0.0.1:$ctl_port" >"$work/run.log" 2>&1 &
+AWS_ENDPOINT_URL="$sim_url" "$BIN" run -f "$desired" --instance demo --interval 3s --listen "127.0.0.1:$ctl_port" >"$work/run.log" 2>&1 &
 ctl_pid=$!
 wait_http "http://127.0.0.1:$ctl_port/healthz" "the controller"
 for _ in $(seq 1 100); do
@@ -114,13 +132,31 @@ for m in range(10):
 boto3.client("cloudwatch").put_metric_data(Namespace="AWS/ApplicationELB", MetricData=data)
 PY
 echo "What on-call sees (ecs-operator slo; run pages the SLO's channel when a rule holds):"
-"$BIN" slo -f "$desired/rfp-copilot"
+op slo -f "$desired/rfp-copilot"
 
 bold "8. Someone deletes the gengar folder from the repository: its service is orphaned"
 rm -rf "$desired/gengar"
 set +e
-"$BIN" plan -f "$desired" --instance demo | grep -E '^(!|Plan|No changes)|# '
+op plan -f "$desired" --instance demo | grep -E '^(!|Plan|No changes)|# '
 set -e
 echo "(nothing is deleted without --prune; apply --prune would scale it to 0 and delete it)"
 
-bold "Done: moto and the controller are stopped."
+web="$desired/rfp-copilot/services.yaml"
+bold "9. A new image: transparent-trust-web:2 is registered and committed; apply --wait follows the deployment"
+"$PY" tests/support/estate.py taskdef transparent-trust-web
+sed -i 's/^  taskDefinition: transparent-trust-web$/  taskDefinition: transparent-trust-web:2/' "$web"
+op apply -f "$desired" --instance demo --wait --wait-timeout 2m --wait-poll 1s | grep -E '^(waiting|  Service/[^ ]+ \(|wait:|apply:)'
+
+bold "10. A broken image: transparent-trust-web:3 cannot start, ECS rolls it back, apply --wait exits 3"
+"$PY" tests/support/estate.py taskdef transparent-trust-web
+sed -i 's/^  taskDefinition: transparent-trust-web:2$/  taskDefinition: transparent-trust-web:3/' "$web"
+set +e
+op apply -f "$desired" --instance demo --wait --wait-timeout 2m --wait-poll 1s | grep -E '^(waiting|  Service/[^ ]+ \(|wait:|apply:)'
+echo "(apply --wait exited ${PIPESTATUS[0]}: 3 = a deployment failed or was rolled back)"
+set -e
+
+bold "11. The operator holds the rolled-back revision: it is not sent again, and plan says why"
+op plan -f "$desired" --instance demo | grep -A2 '^  Service/rfp-copilot-web '
+echo "(a new revision in the document, or a new ecs-operator/retry-rollout annotation value, ends the hold)"
+
+bold "Done: moto, the simulator and the controller are stopped."

@@ -180,7 +180,7 @@ pub struct ApplyArgs {
 
 /// A duration above zero (`0s` would wait for nothing, or poll in a busy loop).
 fn positive_duration(s: &str) -> Result<Duration, String> {
-    let d: Duration = s.parse().map_err(|e| format!("{e}"))?;
+    let d: Duration = s.parse()?;
     if d.0.is_zero() {
         return Err("must be longer than 0s".to_owned());
     }

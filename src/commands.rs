@@ -180,8 +180,12 @@ pub async fn apply(instance: &str, retry: RetryPolicy, args: &ApplyArgs) -> Exit
         return ExitCode::from(FAILED);
     }
     if args.wait {
+        let at = args.at.unwrap_or_else(jiff::Timestamp::now);
+        let observed = observe(&desired, &aws, instance, &mut memory, at).await;
+        let last = plan::plan(&desired, &observed, at, &options);
+        followed.extend(crate::deploy_wait::in_flight(&last, &observed, &followed));
         if followed.is_empty() {
-            println!("wait: this apply started no deployment");
+            println!("wait: no deployment to wait for (none started, none in progress)");
             return ExitCode::from(OK);
         }
         let code =

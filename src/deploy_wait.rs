@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use crate::aws::ecs::{EcsApi, ObservedService};
 use crate::observe::DESCRIBE_SERVICES_BATCH;
 use crate::observed::Observed;
-use crate::plan::service::rollout::short_td;
+use crate::plan::service::rollout::{HealthState, short_td};
 use crate::plan::{Op, Plan};
 
 /// A deployment an apply started.
@@ -82,6 +82,49 @@ pub fn started(plan: &Plan, observed: &Observed, ok: impl Fn(&str) -> bool) -> V
     out
 }
 
+/// Rollouts of the documents' services that this apply did not start but
+/// that are still under way or held (the controller got there first, from
+/// the same commit): followed too, so a CI job's `apply --wait` reports the
+/// commit's deploy whoever sent it.
+pub fn in_flight(plan: &Plan, observed: &Observed, followed: &[Followed]) -> Vec<Followed> {
+    let mut out = Vec::new();
+    for step in &plan.steps {
+        let resource = step.resource.to_string();
+        if followed.iter().any(|f| f.resource == resource) {
+            continue;
+        }
+        let Some(live) = step
+            .arn
+            .as_ref()
+            .and_then(|arn| observed.services.values().find(|s| &s.arn == arn))
+        else {
+            continue;
+        };
+        let (revision, replaced) = match (&step.hold, &step.health) {
+            (Some(hold), _) => (hold.revision.clone(), BTreeSet::new()),
+            (None, Some(h)) if h.state == HealthState::Progressing => {
+                let primary = h.deployment.clone();
+                let replaced = live
+                    .deployments
+                    .iter()
+                    .map(|d| d.id.clone())
+                    .filter(|id| Some(id) != primary.as_ref())
+                    .collect();
+                (h.revision.clone().unwrap_or_default(), replaced)
+            }
+            _ => continue,
+        };
+        out.push(Followed {
+            resource,
+            cluster: live.cluster.clone(),
+            service: live.name.clone(),
+            task_definition: Some(revision),
+            replaced,
+        });
+    }
+    out
+}
+
 /// Judges one followed deployment from the live service.
 pub fn judge(f: &Followed, live: Option<&ObservedService>) -> Verdict {
     let Some(live) = live.filter(|l| l.status == "ACTIVE") else {
@@ -100,14 +143,20 @@ pub fn judge(f: &Followed, live: Option<&ObservedService>) -> Verdict {
             .rollout_state_reason
             .as_deref()
             .unwrap_or("ECS reports FAILED");
+        let back = live
+            .primary()
+            .filter(|p| p.id != d.id)
+            .map(|p| format!("; ECS rolls back to {}", short_td(&p.task_definition)))
+            .unwrap_or_default();
         return Verdict::Failed(format!(
-            "{} of {} failed: {reason}",
+            "{} of {} failed: {reason}{back}",
             d.id,
             short_td(&d.task_definition)
         ));
     }
+    // Compared as `family:revision`: a followed rollout may be known by that alone.
     if let Some(td) = &f.task_definition
-        && live.task_definition != *td
+        && short_td(&live.task_definition) != short_td(td)
     {
         return Verdict::Failed(format!(
             "ECS rolled {} back to {}",
@@ -120,7 +169,12 @@ pub fn judge(f: &Followed, live: Option<&ObservedService>) -> Verdict {
     };
     let state = primary.rollout_state.as_deref();
     let stable = match state {
-        Some(s) => s == "COMPLETED",
+        Some(s) => {
+            s == "COMPLETED"
+                && f.task_definition
+                    .as_deref()
+                    .is_none_or(|td| short_td(td) == short_td(&primary.task_definition))
+        }
         // Behind a Classic Load Balancer: ECS's own "stable" rule.
         None => live.deployments.len() == 1,
     };
@@ -269,8 +323,10 @@ async fn with_ecs_reason<E: EcsApi>(ecs: &E, f: &Followed, td: &str, why: &str) 
     };
     let record = history
         .iter()
-        .find(|r| r.task_definition.as_deref() == Some(td));
+        .find(|r| r.task_definition.as_deref().map(short_td) == Some(short_td(td)));
     match record.and_then(|r| r.status_reason.clone().map(|reason| (r, reason))) {
+        // DescribeServices' reason often carries ECS's words already.
+        Some((r, reason)) if why.contains(&reason) => format!("{why} ({})", r.status),
         Some((r, reason)) => format!("{why}: {reason} ({})", r.status),
         None => why.to_owned(),
     }

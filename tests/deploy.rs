@@ -571,7 +571,7 @@ fn the_workflows_operator_commands_run_on_a_desired_state_repository() {
     let commands = workflow_commands();
     let mut verbs: Vec<&str> = commands.iter().map(|c| c[0].as_str()).collect();
     verbs.sort_unstable();
-    assert_eq!(verbs, ["plan", "validate"], "{commands:?}");
+    assert_eq!(verbs, ["apply", "plan", "validate"], "{commands:?}");
     let moto = support::Moto::shared();
     // A desired-state repository: `desired/` with the documents.
     let dir = support::write_docs(&[(
@@ -591,6 +591,12 @@ fn the_workflows_operator_commands_run_on_a_desired_state_repository() {
         match args[0] {
             "validate" => {
                 run.expect_code(0);
+            }
+            "apply" => {
+                // The topic is created; no ECS deployment to follow.
+                run.expect_code(0);
+                assert!(args.contains(&"--wait"), "{args:?}");
+                assert!(run.stdout.contains("wait: no deployment"), "{}", run.stdout);
             }
             _ => {
                 // 2: changes (the topic does not exist yet); the JSON is what the comment shows.

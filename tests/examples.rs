@@ -5,11 +5,20 @@ mod support;
 
 use support::{Moto, path_str, root};
 
+/// The seed systems' folders: those with documents (`deploy_sim/` holds the
+/// demo's simulator, Rust).
 fn folders() -> Vec<std::path::PathBuf> {
+    let has_documents = |dir: &std::path::Path| {
+        std::fs::read_dir(dir).is_ok_and(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .any(|e| e.path().extension().is_some_and(|x| x == "yaml"))
+        })
+    };
     let mut dirs: Vec<_> = std::fs::read_dir(root().join("examples"))
         .expect("examples/")
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_dir())
+        .filter(|p| p.is_dir() && has_documents(p))
         .collect();
     dirs.sort();
     dirs

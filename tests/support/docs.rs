@@ -48,6 +48,11 @@ impl ServiceDoc {
         self
     }
 
+    pub fn annotate(mut self, key: &str, value: &str) -> Self {
+        self.annotations.push(format!("{key}: \"{value}\""));
+        self
+    }
+
     pub fn build(&self) -> String {
         let mut out = format!(
             "apiVersion: ecs-operator/v1alpha1\nkind: Service\nmetadata:\n  name: {}\n",

@@ -4,8 +4,10 @@
 
 pub mod bench_estate;
 pub mod controller;
+pub mod deploy_sim;
 pub mod docs;
 pub mod fault_proxy;
+pub mod http_proxy;
 pub mod recorded;
 
 use std::io::{Read, Write};

@@ -361,7 +361,7 @@ impl EcsApi for SdkEcs {
                 finished_at: d.finished_at().map(timestamp),
             })
             .collect();
-        records.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        records.sort_by_key(|r| std::cmp::Reverse(r.created_at));
         Ok(records)
     }
 
