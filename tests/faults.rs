@@ -146,10 +146,25 @@ fn converge(faults: Faults) -> Run {
             drift_reports += 1;
         }
     };
-    poll(Duration::from_secs(60), "every drift is reported", || {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !DRIFTED.iter().all(|i| reported.contains_key(&drift(*i))) {
+        // What the controller said about its messages, to tell why none came.
+        let said = || -> Vec<String> {
+            let logs = ctl.logs();
+            let about = logs.iter().filter(|l| {
+                let m = l["message"].as_str().unwrap_or_default();
+                m.starts_with("notification") || m == "drift" || m == "loop finished"
+            });
+            about.map(|l| l.to_string()).collect()
+        };
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting until every drift is reported ({reported:?}); the controller said:\n{}",
+            said().join("\n")
+        );
+        std::thread::sleep(Duration::from_millis(200));
         read(&mut reported);
-        DRIFTED.iter().all(|i| reported.contains_key(&drift(*i)))
-    });
+    }
     // A report retried after a failed publish would come now, if at all.
     ctl.loops(3);
     read(&mut reported);

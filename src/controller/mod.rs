@@ -167,7 +167,8 @@ async fn reconcile<A: Aws>(options: &RunOptions, aws: &A, shared: &Arc<Shared>) 
     let mut last_good: Option<Arc<Desired>> = None;
     let mut memory = crate::observed::Memory::default();
     let mut announced = false;
-    let mut last_topics = std::collections::BTreeMap::new();
+    let mut last_topics: std::collections::BTreeMap<String, String> =
+        std::collections::BTreeMap::new();
     let mut seen_revision: Option<String> = None;
     let mut backoffs = backoff::Backoffs::default();
     let mut source = options.source.clone();
@@ -285,7 +286,17 @@ async fn reconcile<A: Aws>(options: &RunOptions, aws: &A, shared: &Arc<Shared>) 
                 s.record(&plan, &outcome, Timestamp::now());
                 s.held(&plan, |r| backoffs.held(r, Instant::now()));
             }
-            let topics = topic_arns(desired, &observed);
+            let mut topics = topic_arns(desired, &observed);
+            // SNS unreadable this loop: a topic's ARN never changes, so the
+            // last loop's stands in. Without it, drift corrected in this loop
+            // was never reported (found by the fault suite).
+            if observed.topics.is_none() {
+                for (name, arn) in topics.iter_mut() {
+                    if let Some(last) = last_topics.get(name).filter(|t| t.starts_with("arn:")) {
+                        arn.clone_from(last);
+                    }
+                }
+            }
             let messages = if !leader {
                 Vec::new()
             } else {

@@ -1,5 +1,6 @@
 //! The in-memory AWS of the loop tests: every fake behind the `Aws` traits,
 //! a desired state from YAML, and one runtime per call.
+#![allow(dead_code)] // each loop test uses a different part of it
 
 use ecs_operator::aws::Clients;
 use ecs_operator::aws::fake::{FakeCloudWatch, FakeDiscovery, FakeEcs, FakeScaling, FakeSns};

@@ -43,6 +43,10 @@ impl FakeSns {
     pub fn fail_next(&self, operation: &'static str, kind: ErrorKind) {
         self.with(|s| s.calls.failures.entry(operation).or_default().push(kind));
     }
+
+    pub fn calls(&self, operation: &str) -> u64 {
+        self.with(|s| s.calls.counts.get(operation).copied().unwrap_or(0))
+    }
 }
 
 impl SnsApi for FakeSns {

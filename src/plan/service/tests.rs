@@ -52,16 +52,20 @@ fn live(desired_count: u32) -> ObservedService {
 }
 
 fn step(yaml: &str, live: Option<ObservedService>) -> Step {
+    step_in(yaml, &observed(live))
+}
+
+/// The step of Service/web against `observed`.
+fn step_in(yaml: &str, observed: &Observed) -> Step {
     let d = desired(yaml);
     let ds = &d.services["web"];
     let capacity = crate::capacity::decide(&d, ds, jiff::Timestamp::UNIX_EPOCH);
-    let observed = observed(live);
     plan_service(
         ds,
         observed.service("prod", "web"),
         &capacity,
         &BTreeMap::new(),
-        &observed,
+        observed,
         &PlanOptions::default(),
     )
 }
@@ -180,9 +184,6 @@ mod rollouts {
     }
 
     fn held_step(yaml: &str, live: ObservedService) -> Step {
-        let d = desired(yaml);
-        let ds = &d.services["web"];
-        let capacity = crate::capacity::decide(&d, ds, jiff::Timestamp::UNIX_EPOCH);
         let mut observed = observed(Some(live));
         observed.rollouts.insert(
             ("prod".to_owned(), "web".to_owned()),
@@ -197,14 +198,7 @@ mod rollouts {
                 finished_at: None,
             }]),
         );
-        plan_service(
-            ds,
-            observed.service("prod", "web"),
-            &capacity,
-            &BTreeMap::new(),
-            &observed,
-            &PlanOptions::default(),
-        )
+        step_in(yaml, &observed)
     }
 
     #[test]
