@@ -110,3 +110,23 @@ fn crds_writes_one_schema_per_kind_equal_to_the_committed_ones() {
         );
     }
 }
+
+#[test]
+fn a_wait_timeout_of_zero_or_garbage_is_a_usage_error_before_any_aws_call() {
+    let dir = support::write_docs(&[("web.yaml", WEB.to_owned())]);
+    for bad in ["0s", "soon", "-5m"] {
+        let timeout = format!("--wait-timeout={bad}");
+        let run = operator(
+            &["apply", "-f", path_str(dir.path()), "--wait", &timeout],
+            &[],
+        );
+        // Usage errors exit 1: 2 means changes, 3 a rolled-back deploy.
+        run.expect_code(1);
+        assert!(
+            run.stderr.contains("--wait-timeout"),
+            "{bad}: {}",
+            run.stderr
+        );
+        assert!(!run.stdout.contains("pass 1"), "{bad}: nothing is applied");
+    }
+}
