@@ -5,26 +5,16 @@
 mod fakes;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ecs_operator::aws::ErrorKind;
 use ecs_operator::controller::source::DesiredSource;
 use ecs_operator::controller::{self, RunOptions, Shared};
 use ecs_operator::metrics::Metrics;
 use ecs_operator::plan::PlanOptions;
+use fakes::poll;
 
 const DOCS: &str = "apiVersion: ecs-operator/v1alpha1\nkind: Service\nmetadata: {name: web}\nspec:\n  cluster: prod\n  taskDefinition: app\n  desiredCount: 1\n---\napiVersion: ecs-operator/v1alpha1\nkind: AlertChannel\nmetadata: {name: oncall}\nspec: {topicName: oncall, events: [drift]}\n";
-
-fn poll(deadline: Duration, what: &str, mut check: impl FnMut() -> bool) {
-    let end = Instant::now() + deadline;
-    while Instant::now() < end {
-        if check() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!("timed out waiting until {what}");
-}
 
 #[test]
 fn drift_corrected_in_a_loop_that_could_not_list_the_topics_is_still_reported() {

@@ -2,8 +2,11 @@
 //! CloudWatch that never answers GetMetricData delays no loop and no stop;
 //! a burning SLO pages through SNS.
 
+#[path = "support/fakes.rs"]
+mod fakes;
+
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ecs_operator::aws::cloudwatch::{
     AlarmConfig, CloudWatchApi, MetricConfig, MetricQuery, ObservedAlarm, Series,
@@ -14,6 +17,7 @@ use ecs_operator::controller::source::DesiredSource;
 use ecs_operator::controller::{self, RunOptions, Shared};
 use ecs_operator::metrics::Metrics;
 use ecs_operator::plan::PlanOptions;
+use fakes::poll;
 
 /// The fake, except that GetMetricData hangs when `hang` is set.
 struct SlowCloudWatch {
@@ -157,17 +161,6 @@ fn start(hang: bool, slo_interval: Duration) -> Running {
         controller,
         _dir: dir,
     }
-}
-
-fn poll(deadline: Duration, what: &str, mut check: impl FnMut() -> bool) {
-    let end = Instant::now() + deadline;
-    while Instant::now() < end {
-        if check() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!("timed out waiting until {what}");
 }
 
 fn loops(shared: &Shared) -> u64 {

@@ -40,3 +40,15 @@ pub fn fake() -> Aws {
         cloudwatch: FakeCloudWatch::new(),
     }
 }
+
+/// Polls `check` until it holds or `deadline` passes (no sleeps as synchronisation).
+pub fn poll(deadline: std::time::Duration, what: &str, mut check: impl FnMut() -> bool) {
+    let end = std::time::Instant::now() + deadline;
+    while std::time::Instant::now() < end {
+        if check() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("timed out waiting until {what}");
+}
