@@ -82,6 +82,12 @@ impl Notifier {
         self.memory
             .rollouts_paged
             .retain(|_, at| now.as_second() - at.as_second() <= PAGED_SECONDS);
+        // A Service whose document is gone has nothing left to follow.
+        let before = self.memory.rollouts_started.len();
+        self.memory
+            .rollouts_started
+            .retain(|r, _| plan.steps.iter().any(|s| s.resource.to_string() == *r));
+        self.memory.rollouts_started_changed |= self.memory.rollouts_started.len() != before;
         self.record_started(plan, outcome);
         let changed = !events.is_empty() || self.memory.rollouts_started_changed;
         self.memory.rollouts_started_changed = false;
