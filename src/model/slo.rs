@@ -357,6 +357,16 @@ mod tests {
     }
 
     #[test]
+    fn a_ratio_metric_without_a_period_reads_one_minute_points() {
+        let yaml = "objective: 99.9\nindicator:\n  ratio:\n    bad: {namespace: N, name: E, statistic: Sum}\n    total: {namespace: N, name: R, statistic: Sum}\n";
+        assert_eq!(slo(yaml), Vec::<String>::new());
+        let s = spec::<SloSpec>(yaml);
+        let ratio = s.indicator.ratio.expect("ratio");
+        assert_eq!(ratio.total.period, 60);
+        assert_eq!(ratio.bad.map(|m| m.period), Some(60));
+    }
+
+    #[test]
     fn slo_indicator_needs_exactly_one_shape() {
         let m = "{namespace: N, name: M, statistic: Sum, period: 60}";
         let both = format!(

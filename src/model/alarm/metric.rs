@@ -24,11 +24,17 @@ pub struct Metric {
     /// A percentile `p0.0` to `p100`, e.g. `p95` or `p99.9`; exclusive with `statistic`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extended_statistic: Option<String>,
-    /// Seconds per data point: 10, 20, 30 or a multiple of 60.
+    /// Seconds per data point: 10, 20, 30 or a multiple of 60; default 60
+    /// (the resolution AWS's own service metrics have).
+    #[serde(default = "default_period")]
     pub period: u32,
     /// Unit of the data points to read, e.g. `Percent` or `Milliseconds`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
+}
+
+fn default_period() -> u32 {
+    60
 }
 
 /// CloudWatch statistics.
