@@ -48,7 +48,7 @@ bench-plan:
 
 demo: $(STAMP)
 	$(CARGO) build --bins --example deploy-sim
-	./examples/demo.sh
+	CARGO=$(CARGO) ./examples/demo.sh
 
 clean-venv:
 	rm -rf $(VENV)

@@ -4,12 +4,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-BIN=target/debug/ecs-operator
-SIM=target/debug/examples/deploy-sim
 PY=.venv/bin/python
+[ -x "$PY" ] || { echo "error: $PY missing: run 'make demo' (it creates .venv with moto)"; exit 1; }
+# Where cargo put the binaries: CARGO_TARGET_DIR or a config may move them.
+target=$("${CARGO:-cargo}" metadata --format-version 1 --no-deps \
+  | "$PY" -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+BIN=$target/debug/ecs-operator
+SIM=$target/debug/examples/deploy-sim
 [ -x "$BIN" ] || { echo "error: $BIN missing: run 'make demo' (it builds it)"; exit 1; }
 [ -x "$SIM" ] || { echo "error: $SIM missing: run 'make demo' (it builds it)"; exit 1; }
-[ -x "$PY" ] || { echo "error: $PY missing: run 'make demo' (it creates .venv with moto)"; exit 1; }
 
 work=$(mktemp -d)
 moto_pid="" ctl_pid="" sim_pid=""
