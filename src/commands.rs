@@ -140,13 +140,7 @@ pub async fn apply(instance: &str, retry: RetryPolicy, args: &ApplyArgs) -> Exit
         print!("{}", plan::text::render(&plan, colour));
         let outcome = crate::apply::apply(&plan, &aws, &stop, |_| true).await;
         memory.forget_tagged(&plan);
-        let ok = |r: &str| {
-            outcome
-                .steps
-                .iter()
-                .any(|o| o.resource.to_string() == r && o.error.is_none())
-        };
-        for f in crate::deploy_wait::started(&plan, &observed, ok) {
+        for f in crate::deploy_wait::started(&plan, &observed, &outcome) {
             // A later pass's deployment of the same service replaces the earlier one.
             followed.retain(|g| g.resource != f.resource);
             followed.push(f);
@@ -188,13 +182,12 @@ pub async fn apply(instance: &str, retry: RetryPolicy, args: &ApplyArgs) -> Exit
             println!("wait: no deployment to wait for (none started, none in progress)");
             return ExitCode::from(OK);
         }
-        let code =
-            crate::deploy_wait::wait(&aws.ecs, &followed, args.wait_timeout.0, args.wait_poll.0)
-                .await;
-        return ExitCode::from(match code {
-            0 => OK,
-            3 => ROLLED_BACK,
-            _ => FAILED,
+        use crate::deploy_wait::{Waited, wait};
+        let waited = wait(&aws.ecs, &followed, args.wait_timeout.0, args.wait_poll.0).await;
+        return ExitCode::from(match waited {
+            Waited::Healthy => OK,
+            Waited::Failed => ROLLED_BACK,
+            Waited::TimedOut => FAILED,
         });
     }
     ExitCode::from(OK)

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
+use crate::apply::Outcome;
 use crate::aws::ecs::{EcsApi, ObservedService};
 use crate::observe::DESCRIBE_SERVICES_BATCH;
 use crate::observed::Observed;
@@ -41,23 +42,21 @@ impl Verdict {
 
 /// The deployments the successful writes of `plan` started, by resource;
 /// `observed` is what the plan was made from.
-pub fn started(plan: &Plan, observed: &Observed, ok: impl Fn(&str) -> bool) -> Vec<Followed> {
+pub fn started(plan: &Plan, observed: &Observed, outcome: &Outcome) -> Vec<Followed> {
     let mut out = Vec::new();
     for step in &plan.steps {
-        let resource = step.resource.to_string();
-        if !ok(&resource) {
+        let ok = outcome
+            .steps
+            .iter()
+            .any(|o| o.resource == step.resource && o.error.is_none());
+        if !ok {
             continue;
         }
+        let resource = step.resource.to_string();
         for op in step.runnable_ops() {
             let (cluster, service, td) = match op {
                 Op::CreateService(c) => (&c.cluster, &c.name, Some(c.task_definition.clone())),
-                Op::UpdateService(u)
-                    if u.task_definition.is_some()
-                        || u.network.is_some()
-                        || u.platform_version.is_some()
-                        || u.load_balancers.is_some()
-                        || u.service_registries.is_some() =>
-                {
+                Op::UpdateService(u) if u.starts_deployment() => {
                     (&u.cluster, &u.name, u.task_definition.clone())
                 }
                 _ => continue,
@@ -201,16 +200,24 @@ pub fn judge(f: &Followed, live: Option<&ObservedService>) -> Verdict {
     }
 }
 
+/// How a wait ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Waited {
+    Healthy,
+    /// One failed or was rolled back.
+    Failed,
+    TimedOut,
+}
+
 /// Polls every `poll` until each followed deployment ended or `timeout`
-/// passed, printing a line per change of state. The exit code: 0 all
-/// healthy, 3 one failed or was rolled back, 1 on timeout (naming what is
-/// still in progress).
+/// passed, printing a line per change of state (and, on timeout, what is
+/// still in progress). A failure wins over a timeout.
 pub async fn wait<E: EcsApi>(
     ecs: &E,
     followed: &[Followed],
     timeout: Duration,
     poll: Duration,
-) -> u8 {
+) -> Waited {
     let deadline = Instant::now() + timeout;
     let mut verdicts: BTreeMap<usize, Verdict> = BTreeMap::new();
     println!(
@@ -256,10 +263,10 @@ pub async fn wait<E: EcsApi>(
         if ended == followed.len() {
             return if failed > 0 {
                 println!("wait: {failed} deployment(s) failed or were rolled back");
-                3
+                Waited::Failed
             } else {
                 println!("wait: every deployment is healthy");
-                0
+                Waited::Healthy
             };
         }
         if Instant::now() + poll > deadline {
@@ -271,14 +278,14 @@ pub async fn wait<E: EcsApi>(
                 .collect();
             if failed > 0 {
                 println!("wait: {failed} deployment(s) failed or were rolled back");
-                return 3;
+                return Waited::Failed;
             }
             eprintln!(
                 "error: timed out after {}s; still in progress: {}",
                 timeout.as_secs(),
                 pending.join(", ")
             );
-            return 1;
+            return Waited::TimedOut;
         }
         tokio::time::sleep(poll).await;
     }

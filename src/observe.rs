@@ -8,7 +8,9 @@ use crate::aws::autoscaling::{DESCRIBE_TARGETS_BATCH, ScalingApi, resource_id};
 use crate::aws::ecs::EcsApi;
 use crate::aws::{Aws, ErrorKind};
 use crate::desired::Desired;
-use crate::observed::{Memory, Observed, RolloutMemo};
+use crate::observed::{Memory, Observed};
+
+mod rollouts;
 use jiff::Timestamp;
 
 use crate::aws::cloudwatch::{CloudWatchApi, DESCRIBE_ALARMS_BATCH};
@@ -32,7 +34,7 @@ pub async fn observe<A: Aws>(
     now: Timestamp,
 ) -> Observed {
     let mut observed = observe_ecs(desired, aws.ecs()).await;
-    observe_rollouts(desired, aws.ecs(), memory, &mut observed).await;
+    rollouts::observe_rollouts(desired, aws.ecs(), memory, &mut observed).await;
     observe_scaling(desired, aws.scaling(), instance, &mut observed).await;
     observe_discovery(desired, aws, memory, now, &mut observed).await;
     observe_topics(desired, aws.sns(), &mut observed).await;
@@ -108,64 +110,6 @@ async fn observe_ecs<E: EcsApi>(desired: &Desired, ecs: &E) -> Observed {
     }
     observed.task_definitions = resolved;
     observed
-}
-
-/// The deployment history of each service that runs another task definition
-/// than its document asks for, where ECS may have rolled it back (SPEC §3.1).
-/// Remembered while the document asks for the same revision and ECS's
-/// PRIMARY deployment stays the same: a steady hold asks nothing. A history
-/// that cannot be read keeps the one remembered, whatever it was read for.
-async fn observe_rollouts<E: EcsApi>(
-    desired: &Desired,
-    ecs: &E,
-    memory: &mut Memory,
-    observed: &mut Observed,
-) {
-    let mut asked = BTreeSet::new();
-    for ds in desired.services.values() {
-        let key = (ds.cluster.clone(), ds.service_name.clone());
-        let Some(live) = observed.services.get(&key) else {
-            continue;
-        };
-        let Some(Ok(want)) = observed.task_definitions.get(&ds.spec.task_definition) else {
-            continue;
-        };
-        if live.task_definition == *want || !live.rolls_back() {
-            continue;
-        }
-        asked.insert(key.clone());
-        let primary = live.primary().map(|d| d.id.clone());
-        if let Some(memo) = memory.rollouts.get(&key)
-            && memo.desired == *want
-            && memo.primary == primary
-        {
-            observed.rollouts.insert(key, Ok(memo.history.clone()));
-            continue;
-        }
-        match ecs.deployment_history(&ds.cluster, &ds.service_name).await {
-            Ok(history) => {
-                memory.rollouts.insert(
-                    key.clone(),
-                    RolloutMemo {
-                        desired: want.clone(),
-                        primary,
-                        history: history.clone(),
-                    },
-                );
-                observed.rollouts.insert(key, Ok(history));
-            }
-            Err(e) => {
-                let scope = format!("deployments of {}/{}", key.0, key.1);
-                observed.errors.insert(scope, e.to_string());
-                let kept = memory.rollouts.get(&key).map(|m| m.history.clone());
-                observed
-                    .rollouts
-                    .insert(key, kept.ok_or_else(|| e.to_string()));
-            }
-        }
-    }
-    // Services that run their revision again need no memory.
-    memory.rollouts.retain(|k, _| asked.contains(k));
 }
 
 async fn observe_scaling<S: ScalingApi>(

@@ -49,8 +49,6 @@ pub struct Memory {
     /// Deployments this operator started and follows, by `Service/name`.
     #[serde(default)]
     pub rollouts_started: BTreeMap<String, rollout::Started>,
-    #[serde(skip)]
-    rollouts_started_changed: bool,
 }
 
 /// Messages kept for a retry at most; the oldest go first.

@@ -69,6 +69,8 @@ impl Notifier {
         outcome: &Outcome,
         now: Timestamp,
     ) -> (Vec<Message>, Vec<RolloutResult>) {
+        // Small (the deployments in flight): compared to know whether to save.
+        let followed_before = self.memory.rollouts_started.clone();
         let mut events = Vec::new();
         for step in plan
             .steps
@@ -83,14 +85,19 @@ impl Notifier {
             .rollouts_paged
             .retain(|_, at| now.as_second() - at.as_second() <= PAGED_SECONDS);
         // A Service whose document is gone has nothing left to follow.
-        let before = self.memory.rollouts_started.len();
-        self.memory
-            .rollouts_started
-            .retain(|r, _| plan.steps.iter().any(|s| s.resource.to_string() == *r));
-        self.memory.rollouts_started_changed |= self.memory.rollouts_started.len() != before;
+        if !self.memory.rollouts_started.is_empty() {
+            let services: std::collections::BTreeSet<String> = plan
+                .steps
+                .iter()
+                .filter(|s| s.resource.kind == Kind::Service)
+                .map(|s| s.resource.to_string())
+                .collect();
+            self.memory
+                .rollouts_started
+                .retain(|r, _| services.contains(r));
+        }
         self.record_started(plan, outcome);
-        let changed = !events.is_empty() || self.memory.rollouts_started_changed;
-        self.memory.rollouts_started_changed = false;
+        let changed = !events.is_empty() || self.memory.rollouts_started != followed_before;
         let mut messages = Vec::new();
         for e in &events {
             let severity = match e.result {
@@ -106,7 +113,6 @@ impl Notifier {
     }
 
     fn rollout_event(&mut self, plan: &Plan, step: &Step, now: Timestamp) -> Option<Happened> {
-        let resource = step.resource.to_string();
         let health = step.health.as_ref()?;
         let failed_key = match (&step.hold, health.rollout_state.as_deref()) {
             (Some(h), _) => Some(h.deployment.clone()),
@@ -115,10 +121,14 @@ impl Notifier {
             }
             _ => None,
         };
+        // Most services neither failed nor are followed: nothing is formatted for them.
+        if failed_key.is_none() && self.memory.rollouts_started.is_empty() {
+            return None;
+        }
+        let resource = step.resource.to_string();
         if let Some(key) = failed_key {
             // Followed no longer: the failure is its end.
             self.memory.rollouts_started.remove(&resource);
-            self.memory.rollouts_started_changed = true;
             if self.memory.rollouts_paged.contains_key(&key) {
                 return None;
             }
@@ -226,7 +236,6 @@ impl Notifier {
             self.memory
                 .rollouts_started
                 .insert(step.resource.to_string(), Started { revision, replaced });
-            self.memory.rollouts_started_changed = true;
         }
     }
 }
@@ -235,16 +244,9 @@ impl Notifier {
 pub fn started_revision(step: &Step) -> Option<String> {
     step.runnable_ops().iter().find_map(|op| match op {
         Op::CreateService(c) => Some(short_td(&c.task_definition).to_owned()),
-        Op::UpdateService(u) => match &u.task_definition {
+        Op::UpdateService(u) if u.starts_deployment() => match &u.task_definition {
             Some(td) => Some(short_td(td).to_owned()),
-            None if u.network.is_some()
-                || u.platform_version.is_some()
-                || u.load_balancers.is_some()
-                || u.service_registries.is_some() =>
-            {
-                step.health.as_ref().and_then(|h| h.revision.clone())
-            }
-            None => None,
+            None => step.health.as_ref().and_then(|h| h.revision.clone()),
         },
         _ => None,
     })

@@ -193,6 +193,19 @@ pub struct ServiceUpdate {
     pub propagate_tags: Option<String>,
 }
 
+impl ServiceUpdate {
+    /// Whether ECS starts a deployment for it (AWS-FACTS: these fields "trigger
+    /// a new service deployment"); a task definition counts when it differs
+    /// from the running one, which the caller knows.
+    pub fn starts_deployment(&self) -> bool {
+        self.task_definition.is_some()
+            || self.network.is_some()
+            || self.platform_version.is_some()
+            || self.load_balancers.is_some()
+            || self.service_registries.is_some()
+    }
+}
+
 /// The ECS calls the reconciler makes. Every method is one logical read or write;
 /// implementations record each AWS call in the metrics.
 pub trait EcsApi: Send + Sync {

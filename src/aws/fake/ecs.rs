@@ -296,11 +296,13 @@ impl EcsApi for FakeEcs {
                 live.desired_count = n;
             }
             let previous = live.task_definition.clone();
-            let starts = u.task_definition.as_ref().is_some_and(|td| *td != previous)
-                || u.network.is_some()
-                || u.platform_version.is_some()
-                || u.load_balancers.is_some()
-                || u.service_registries.is_some();
+            let same_td = u.task_definition.as_ref().is_none_or(|td| *td == previous);
+            let starts = ServiceUpdate {
+                task_definition: None,
+                ..u.clone()
+            }
+            .starts_deployment()
+                || !same_td;
             if let Some(td) = &u.task_definition {
                 live.task_definition = td.clone();
             }

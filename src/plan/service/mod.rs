@@ -101,9 +101,14 @@ pub fn plan_service(
         Some(other) => return blocked(step, owned_by_other(other)),
     };
 
-    let history = observed
-        .rollouts
-        .get(&(ds.cluster.clone(), ds.service_name.clone()));
+    // Histories are rare: no key is built for the common case.
+    let history = (!observed.rollouts.is_empty())
+        .then(|| {
+            observed
+                .rollouts
+                .get(&(ds.cluster.clone(), ds.service_name.clone()))
+        })
+        .flatten();
     let rollout = rollout::decide(ds, live, task_definition, history);
     step.health = rollout::health(live, rollout.hold.as_ref());
     rollout_notes(&rollout, task_definition, &mut step);

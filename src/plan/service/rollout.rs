@@ -184,10 +184,13 @@ pub fn health(live: &ObservedService, hold: Option<&Hold>) -> Option<Health> {
         });
     }
     let primary = live.primary()?;
-    let counts = format!(
-        "{} of {} tasks running",
-        primary.running_count, primary.desired_count
-    );
+    // Formatted only for the services that are not healthy.
+    let counts = || {
+        format!(
+            "{} of {} tasks running",
+            primary.running_count, primary.desired_count
+        )
+    };
     let (state, reason) = match primary.rollout_state.as_deref() {
         Some("FAILED") => (HealthState::Degraded, primary.rollout_state_reason.clone()),
         Some("IN_PROGRESS") => (
@@ -203,9 +206,13 @@ pub fn health(live: &ObservedService, hold: Option<&Hold>) -> Option<Health> {
         }
         _ if primary.failed_tasks > 0 => (
             HealthState::Degraded,
-            Some(format!("{} tasks failed; {counts}", primary.failed_tasks)),
+            Some(format!(
+                "{} tasks failed; {}",
+                primary.failed_tasks,
+                counts()
+            )),
         ),
-        _ => (HealthState::Progressing, Some(counts)),
+        _ => (HealthState::Progressing, Some(counts())),
     };
     Some(Health {
         state,
