@@ -57,12 +57,13 @@ mod phases {
         let evaluations = capacity::evaluate_schedules(d, *at);
         let registries = discovery::registry_arns(d, observed);
         let ecs = EcsIndex::new(d, observed);
+        let revisions = ecs_operator::plan::task_definition::plan_all(d, observed, &options).1;
         d.services
             .values()
             .map(|s| {
                 let c = capacity::decide_with(d, s, &evaluations);
                 let live = ecs.live.get(s.name.as_str()).copied();
-                service::plan_service(s, live, &c, &registries, observed, &options)
+                service::plan_service(s, live, &c, &registries, &revisions, observed, &options)
             })
             .collect()
     }

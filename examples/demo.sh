@@ -59,7 +59,7 @@ sim_url=$(head -1 "$work/sim.url")
 [ -n "$sim_url" ] || { echo "error: the deployment simulator did not start"; cat "$work/sim.log"; exit 1; }
 op() { AWS_ENDPOINT_URL="$sim_url" "$BIN" "$@"; }
 
-bold "1. The platform team creates the network, the clusters and the task definitions"
+bold "1. The platform team creates the network and the clusters (the operator registers the task definitions)"
 "$PY" tests/support/estate.py prepare examples "$work/desired"
 desired="$work/desired"
 
@@ -81,7 +81,7 @@ PY
 bold "2. validate: the five seed systems' desired state, no AWS calls"
 op validate -f "$desired"
 
-bold "3. apply: create every service (passes until converged)"
+bold "3. apply: register every task definition, create every service (passes until converged)"
 op apply -f "$desired" --instance demo
 
 bold "4. Someone scales $cluster/$service to 9 tasks by hand"
@@ -144,15 +144,14 @@ op plan -f "$desired" --instance demo | grep -E '^(!|Plan|No changes)|# '
 set -e
 echo "(nothing is deleted without --prune; apply --prune would scale it to 0 and delete it)"
 
-web="$desired/rfp-copilot/services.yaml"
-bold "9. A new image: transparent-trust-web:2 is registered and committed; apply --wait follows the deployment"
-"$PY" tests/support/estate.py taskdef transparent-trust-web
-sed -i 's/^  taskDefinition: transparent-trust-web$/  taskDefinition: transparent-trust-web:2/' "$web"
+td="$desired/rfp-copilot/task-definitions.yaml"
+bold "9. CI pushes image 5b2d8f0 and writes its tag into the TaskDefinition document: plan shows the field, apply --wait follows the roll-out of transparent-trust-web:2"
+sed -i 's/transparent-trust:e7a91c3$/transparent-trust:5b2d8f0/' "$td"
+op plan -f "$desired" --instance demo | grep -E '^[~+] TaskDefinition/|containerDefinitions\[|^[~] Service/rfp-copilot-web|  taskDefinition:'
 op apply -f "$desired" --instance demo --wait --wait-timeout 2m --wait-poll 1s | grep -E '^(waiting|  Service/[^ ]+ \(|wait:|apply:)'
 
 bold "10. A broken image: transparent-trust-web:3 cannot start, ECS rolls it back, apply --wait exits 3"
-"$PY" tests/support/estate.py taskdef transparent-trust-web
-sed -i 's/^  taskDefinition: transparent-trust-web:2$/  taskDefinition: transparent-trust-web:3/' "$web"
+sed -i 's/transparent-trust:5b2d8f0$/transparent-trust:0c4e9a2/' "$td"
 set +e
 op apply -f "$desired" --instance demo --wait --wait-timeout 2m --wait-poll 1s | grep -E '^(waiting|  Service/[^ ]+ \(|wait:|apply:)'
 echo "(apply --wait exited ${PIPESTATUS[0]}: 3 = a deployment failed or was rolled back)"

@@ -17,6 +17,7 @@ use crate::aws::sns::SnsApi;
 use crate::aws::{Aws, AwsError, ErrorKind};
 use crate::model::DocRef;
 use crate::plan::discovery::CmRef;
+use crate::plan::task_definition::pending_family;
 use crate::plan::{Action, Op, Plan, Step};
 
 /// What happened to one step's writes.
@@ -37,6 +38,9 @@ pub struct Outcome {
     pub steps: Vec<StepOutcome>,
     /// Set when a stop was requested and steps were left for later.
     pub interrupted: bool,
+    /// Task definition family → the revision this apply registered in it.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub registered: BTreeMap<String, String>,
 }
 
 impl Outcome {
@@ -45,6 +49,14 @@ impl Outcome {
     }
     pub fn writes(&self) -> usize {
         self.steps.iter().map(|s| s.writes).sum()
+    }
+
+    /// A task definition of the plan with the placeholder of a revision this
+    /// apply registered replaced by its ARN.
+    pub fn task_definition(&self, td: &str) -> String {
+        pending_family(td)
+            .and_then(|f| self.registered.get(f))
+            .map_or_else(|| td.to_owned(), Clone::clone)
     }
 }
 
@@ -133,6 +145,7 @@ pub async fn apply<A: Aws>(
             None => outcome.interrupted = true,
         }
     }
+    outcome.registered = std::mem::take(&mut lock(&made).task_definitions);
     outcome
 }
 
@@ -205,7 +218,10 @@ const SERVICES: [&str; 5] = [
 /// The AWS service an op writes to, for its concurrency limit.
 fn service_of(op: &Op) -> &'static str {
     match op {
-        Op::CreateService(_)
+        Op::RegisterTaskDefinition { .. }
+        | Op::TagTaskDefinition { .. }
+        | Op::DeregisterTaskDefinition { .. }
+        | Op::CreateService(_)
         | Op::UpdateService(_)
         | Op::TagService { .. }
         | Op::ScaleToZero { .. }
@@ -239,6 +255,8 @@ struct Made {
     services: BTreeMap<String, (String, String)>,
     /// AlertChannel document → topic ARN.
     topics: BTreeMap<String, String>,
+    /// Task definition family → the revision this apply registered.
+    task_definitions: BTreeMap<String, String>,
 }
 
 impl Made {
@@ -288,6 +306,22 @@ impl Made {
         Ok(out)
     }
 
+    /// A task definition, the placeholder of one this apply registers replaced by its ARN.
+    fn task_definition(&self, td: &str) -> Result<String, AwsError> {
+        match pending_family(td) {
+            None => Ok(td.to_owned()),
+            Some(family) => self.task_definitions.get(family).cloned().ok_or_else(|| AwsError {
+                service: "ecs",
+                operation: "apply",
+                kind: ErrorKind::Transient,
+                code: None,
+                message: format!(
+                    "the new revision of task definition family {family} was not registered earlier in this apply"
+                ),
+            }),
+        }
+    }
+
     /// Registries with the ARNs of Cloud Map services made earlier in this apply.
     fn registries(&self, regs: &[Registry]) -> Result<Vec<Registry>, AwsError> {
         regs.iter()
@@ -321,15 +355,28 @@ fn unmade(what: &str, name: &str) -> AwsError {
 async fn send<A: Aws>(op: &Op, aws: &A, made: &Mutex<Made>) -> Result<(), AwsError> {
     let cm = aws.discovery();
     match op {
+        Op::RegisterTaskDefinition { content, tags } => {
+            let registered = aws.ecs().register_task_definition(content, tags).await?;
+            lock(made)
+                .task_definitions
+                .insert(registered.family.clone(), registered.arn.clone());
+            self_check(content, &registered)
+        }
+        Op::TagTaskDefinition { arn, tags } => aws.ecs().tag_service(arn, tags).await,
+        Op::DeregisterTaskDefinition { arn } => aws.ecs().deregister_task_definition(arn).await,
         Op::CreateService(input) => {
             let mut input = input.clone();
             input.service_registries = lock(made).registries(&input.service_registries)?;
+            input.task_definition = lock(made).task_definition(&input.task_definition)?;
             aws.ecs().create_service(&input).await.map(|_| ())
         }
         Op::UpdateService(input) => {
             let mut input = input.clone();
             if let Some(regs) = &input.service_registries {
                 input.service_registries = Some(lock(made).registries(regs)?);
+            }
+            if let Some(td) = &input.task_definition {
+                input.task_definition = Some(lock(made).task_definition(td)?);
             }
             aws.ecs().update_service(&input).await
         }
@@ -445,6 +492,34 @@ async fn send<A: Aws>(op: &Op, aws: &A, made: &Mutex<Made>) -> Result<(), AwsErr
         Op::TagAlarm { arn, tags } => aws.cloudwatch().tag_alarm(arn, tags).await,
         Op::DeleteAlarms { names } => aws.cloudwatch().delete_alarms(names).await,
     }
+}
+
+/// The revision ECS stored must compare equal to the document it was
+/// registered from: if not, the normaliser misses a rule, and the step fails
+/// with the differing fields (the Services that wait for it keep their
+/// revision; the next plan blocks the document on the content tag).
+fn self_check(
+    content: &crate::model::task_definition::TaskDefinitionSpec,
+    registered: &crate::aws::ecs::ObservedTaskDefinition,
+) -> Result<(), AwsError> {
+    use crate::plan::task_definition::{field_diff, normal_of, normalise};
+    let want = normalise::of_document(content, &registered.family);
+    let diffs = field_diff::diff(&normal_of(registered), &want);
+    if diffs.is_empty() {
+        return Ok(());
+    }
+    let fields: Vec<String> = diffs.iter().map(field_diff::describe).collect();
+    Err(AwsError {
+        service: "ecs",
+        operation: "RegisterTaskDefinition",
+        kind: ErrorKind::Invalid,
+        code: None,
+        message: format!(
+            "self-check: {} as ECS stored it differs from its document ({}); nothing more is registered for it",
+            crate::plan::service::short_td(&registered.arn),
+            fields.join("; ")
+        ),
+    })
 }
 
 /// What was made, even if a panicking write poisoned the lock (plain data).

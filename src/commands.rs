@@ -52,6 +52,9 @@ fn load(files: &Files) -> Option<Desired> {
 pub fn validate(files: &Files) -> ExitCode {
     match load(files) {
         Some(d) => {
+            for w in d.warnings() {
+                eprintln!("warning: {w}");
+            }
             println!(
                 "ok: {} documents valid (revision {})",
                 d.count(),

@@ -12,6 +12,7 @@ use crate::model::discovery::DiscoveryServiceSpec;
 use crate::model::schedule::ScheduleSpec;
 use crate::model::service::ServiceSpec;
 use crate::model::slo::SloSpec;
+use crate::model::task_definition::TaskDefinitionSpec;
 use crate::model::{API_VERSION, Document, Kind};
 
 /// The schema of one kind's whole document, as pretty JSON with a final newline.
@@ -21,6 +22,7 @@ pub fn schema(kind: Kind) -> String {
         Kind::Autoscaler => of::<AutoscalerSpec>(),
         Kind::Schedule => of::<ScheduleSpec>(),
         Kind::DiscoveryService => of::<DiscoveryServiceSpec>(),
+        Kind::TaskDefinition => of::<TaskDefinitionSpec>(),
         Kind::Alarm => of::<AlarmSpec>(),
         Kind::AlertChannel => of::<AlertChannelSpec>(),
         Kind::ServiceLevelObjective => of::<SloSpec>(),

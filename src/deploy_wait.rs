@@ -55,10 +55,18 @@ pub fn started(plan: &Plan, observed: &Observed, outcome: &Outcome) -> Vec<Follo
         let resource = step.resource.to_string();
         for op in step.runnable_ops() {
             let (cluster, service, td) = match op {
-                Op::CreateService(c) => (&c.cluster, &c.name, Some(c.task_definition.clone())),
-                Op::UpdateService(u) if u.starts_deployment() => {
-                    (&u.cluster, &u.name, u.task_definition.clone())
-                }
+                Op::CreateService(c) => (
+                    &c.cluster,
+                    &c.name,
+                    Some(outcome.task_definition(&c.task_definition)),
+                ),
+                Op::UpdateService(u) if u.starts_deployment() => (
+                    &u.cluster,
+                    &u.name,
+                    u.task_definition
+                        .as_deref()
+                        .map(|t| outcome.task_definition(t)),
+                ),
                 _ => continue,
             };
             let live = observed.service(cluster, service);

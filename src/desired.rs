@@ -12,6 +12,7 @@ use crate::model::discovery::DiscoveryServiceSpec;
 use crate::model::schedule::ScheduleSpec;
 use crate::model::service::ServiceSpec;
 use crate::model::slo::SloSpec;
+use crate::model::task_definition::TaskDefinitionSpec;
 use crate::model::{Cx, DocRef, Kind, Origin, Reference, Spec};
 
 /// A desired `Service` with defaults applied.
@@ -45,6 +46,7 @@ pub struct Desired {
     pub autoscalers: BTreeMap<String, Loaded<AutoscalerSpec>>,
     pub schedules: BTreeMap<String, Loaded<ScheduleSpec>>,
     pub discovery: BTreeMap<String, Loaded<DiscoveryServiceSpec>>,
+    pub task_definitions: BTreeMap<String, Loaded<TaskDefinitionSpec>>,
     pub channels: BTreeMap<String, Loaded<AlertChannelSpec>>,
     pub alarms: BTreeMap<String, Loaded<AlarmSpec>>,
     /// Service → the Autoscaler that targets it (at most one: validated).
@@ -96,6 +98,7 @@ impl Desired {
             + self.autoscalers.len()
             + self.schedules.len()
             + self.discovery.len()
+            + self.task_definitions.len()
             + self.channels.len()
             + self.alarms.len()
             + self.slos.len()
@@ -139,6 +142,7 @@ fn build(docs: &[AnyDoc], revision: &str, diags: &mut Diagnostics) -> Desired {
     let mut ecs_names: BTreeMap<(String, String), DocRef> = BTreeMap::new();
     let mut scheduled: BTreeMap<String, String> = BTreeMap::new();
     let mut autoscaled: BTreeMap<String, String> = BTreeMap::new();
+    let mut families: BTreeMap<String, String> = BTreeMap::new();
     for doc in unique {
         match doc {
             AnyDoc::Service(d) => {
@@ -208,6 +212,22 @@ fn build(docs: &[AnyDoc], revision: &str, diags: &mut Diagnostics) -> Desired {
                 desired
                     .discovery
                     .insert(d.doc.metadata.name.clone(), d.clone());
+            }
+            AnyDoc::TaskDefinition(d) => {
+                let name = &d.doc.metadata.name;
+                let family = d.doc.spec.family_or(name).to_owned();
+                // One document per family: two would register over each other every loop.
+                if let Some(other) = families.insert(family.clone(), name.clone()) {
+                    let r = DocRef::new(Kind::TaskDefinition, name);
+                    error(
+                        diags,
+                        &d.origin,
+                        &r,
+                        "spec.family",
+                        format!("family {family} is already declared by TaskDefinition/{other}"),
+                    );
+                }
+                desired.task_definitions.insert(name.clone(), d.clone());
             }
             AnyDoc::ServiceLevelObjective(d) => {
                 desired.slos.insert(d.doc.metadata.name.clone(), d.clone());
@@ -283,6 +303,7 @@ fn references(doc: &AnyDoc) -> Vec<Reference> {
         AnyDoc::Autoscaler(d) => d.doc.spec.references(),
         AnyDoc::Schedule(d) => d.doc.spec.references(),
         AnyDoc::DiscoveryService(d) => d.doc.spec.references(),
+        AnyDoc::TaskDefinition(d) => d.doc.spec.references(),
         AnyDoc::Alarm(d) => d.doc.spec.references(),
         AnyDoc::AlertChannel(d) => d.doc.spec.references(),
         AnyDoc::ServiceLevelObjective(d) => d.doc.spec.references(),
@@ -337,5 +358,28 @@ fn desired_service(d: &Loaded<ServiceSpec>) -> DesiredService {
             .annotations
             .get(crate::model::RETRY_ROLLOUT_ANNOTATION)
             .cloned(),
+    }
+}
+
+impl Desired {
+    /// What deserves a look but is valid: images that a push would not roll out.
+    pub fn warnings(&self) -> Vec<Diagnostic> {
+        let mut out = Vec::new();
+        for (name, td) in &self.task_definitions {
+            let containers = td.doc.spec.container_definitions.iter().enumerate();
+            for (i, c) in containers {
+                let Some(message) = crate::model::task_definition::image_warning(&c.image) else {
+                    continue;
+                };
+                let field = format!("spec.containerDefinitions[{i}].image");
+                let pos = td.origin.index.value_pos(&field);
+                out.push(
+                    Diagnostic::new(&td.origin.file, pos, message)
+                        .in_document(DocRef::new(Kind::TaskDefinition, name).to_string())
+                        .at_field(field),
+                );
+            }
+        }
+        out
     }
 }

@@ -11,6 +11,7 @@ use crate::desired::Desired;
 use crate::observed::{Memory, Observed};
 
 mod rollouts;
+mod task_definitions;
 use jiff::Timestamp;
 
 use crate::aws::cloudwatch::{CloudWatchApi, DESCRIBE_ALARMS_BATCH};
@@ -34,6 +35,8 @@ pub async fn observe<A: Aws>(
     now: Timestamp,
 ) -> Observed {
     let mut observed = observe_ecs(desired, aws.ecs()).await;
+    task_definitions::observe_task_definitions(desired, aws.ecs(), instance, memory, &mut observed)
+        .await;
     rollouts::observe_rollouts(desired, aws.ecs(), memory, &mut observed).await;
     observe_scaling(desired, aws.scaling(), instance, &mut observed).await;
     observe_discovery(desired, aws, memory, now, &mut observed).await;
@@ -95,7 +98,7 @@ async fn observe_ecs<E: EcsApi>(desired: &Desired, ecs: &E) -> Observed {
     let wanted: BTreeSet<&str> = desired
         .services
         .values()
-        .map(|s| s.spec.task_definition.as_str())
+        .filter_map(|s| s.spec.task_definition.as_deref())
         .collect();
     let mut resolved = BTreeMap::new();
     for td in wanted {

@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use crate::aws::autoscaling::{ObservedPolicy, ObservedTarget};
 use crate::aws::cloudwatch::ObservedAlarm;
 use crate::aws::discovery::{ObservedCmService, ObservedInstance, ObservedNamespace};
-use crate::aws::ecs::ObservedService;
+use crate::aws::ecs::{ObservedService, ObservedTaskDefinition};
 use crate::aws::sns::Subscription;
 
 /// An ARN with the resource's tags.
@@ -25,6 +25,19 @@ pub struct Observed {
     pub missing_clusters: BTreeSet<String>,
     /// Task definition as written in a document → its ARN, or why it could not be resolved.
     pub task_definitions: BTreeMap<String, Result<String, String>>,
+    /// TaskDefinition document → the latest ACTIVE revision of its family
+    /// (`None`: the family has none), or why it could not be read.
+    pub revisions: BTreeMap<String, Result<Option<ObservedTaskDefinition>, String>>,
+    /// TaskDefinition documents whose latest revision carries no owner while
+    /// the one before it is this instance's: registered over it by someone else.
+    pub foreign_latest: BTreeSet<String>,
+    /// ACTIVE revisions of the families of TaskDefinition documents and of
+    /// orphaned ones, oldest first, where they were listed (for retention).
+    pub active_revisions: BTreeMap<String, Vec<ActiveRevision>>,
+    /// Families with an ACTIVE revision that no document declares, with their
+    /// latest revision; `None` when they were not listed this time (only a new
+    /// desired-state revision can orphan a family).
+    pub undeclared_families: Option<BTreeMap<String, ObservedTaskDefinition>>,
     /// Scalable targets by resource id (`service/<cluster>/<service>`), for every
     /// resource asked about; a resource missing here has no target.
     pub targets: BTreeMap<String, ObservedTarget>,
@@ -89,6 +102,21 @@ pub struct Memory {
     /// Deployment histories by (cluster, service), with what they were read
     /// for: a steady hold asks ECS nothing (SPEC §3.1).
     pub rollouts: BTreeMap<(String, String), RolloutMemo>,
+    /// ACTIVE revisions by family, valid while the family's latest revision
+    /// is the same one: a steady loop lists nothing (retention, SPEC §2.8).
+    pub active_revisions: BTreeMap<String, (String, Vec<ActiveRevision>)>,
+    /// The desired-state revision whose undeclared families were last listed,
+    /// and what was found (family → latest revision).
+    pub undeclared_families: Option<(String, BTreeMap<String, ObservedTaskDefinition>)>,
+}
+
+/// One ACTIVE revision of a family, with its tags where they were read (the
+/// revisions retention may deregister; the newest ones are never candidates).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActiveRevision {
+    pub arn: String,
+    pub revision: u32,
+    pub tags: Option<BTreeMap<String, String>>,
 }
 
 /// A deployment history, valid while the service asks for the same task
@@ -113,6 +141,11 @@ impl Memory {
                 Op::TagCmService { arn, .. } => {
                     self.cm_tags.remove(arn);
                 }
+                // What retention or a prune deregistered is listed again.
+                Op::DeregisterTaskDefinition { arn } => {
+                    let family = crate::aws::ecs::family_of_arn(arn);
+                    self.active_revisions.remove(family);
+                }
                 _ => {}
             }
         }
@@ -120,6 +153,21 @@ impl Memory {
 }
 
 impl Observed {
+    /// The task definition a Service runs when it is in sync: the ARN its
+    /// `taskDefinition` resolves to, or the latest revision of the family of its
+    /// `taskDefinitionRef`; `None` when that is not known.
+    pub fn wanted_task_definition(
+        &self,
+        spec: &crate::model::service::ServiceSpec,
+    ) -> Option<&str> {
+        if let Some(td) = &spec.task_definition {
+            return self.task_definitions.get(td)?.as_deref().ok();
+        }
+        let doc = spec.task_definition_ref.as_ref()?;
+        let latest = self.revisions.get(doc)?.as_ref().ok()?.as_ref()?;
+        Some(latest.arn.as_str())
+    }
+
     /// The ARN of the topic named `name`, if it exists.
     pub fn topic_named(&self, name: &str) -> Option<&str> {
         self.topics

@@ -97,7 +97,8 @@ fn crds_writes_one_schema_per_kind_equal_to_the_committed_ones() {
             "discovery-service.json",
             "schedule.json",
             "service-level-objective.json",
-            "service.json"
+            "service.json",
+            "task-definition.json"
         ]
     );
     for name in names {

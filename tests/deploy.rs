@@ -11,7 +11,11 @@ use support::root;
 
 /// Permissions a call needs besides its own action, and why (AWS's Service
 /// Authorization Reference and the Cloud Map API permissions reference).
-const IMPLIED: [(&str, &str); 14] = [
+const IMPLIED: [(&str, &str); 15] = [
+    (
+        "iam:PassRole",
+        "RegisterTaskDefinition with a task or execution role",
+    ),
     (
         "application-autoscaling:TagResource",
         "RegisterScalableTarget sends the ownership tags",

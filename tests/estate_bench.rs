@@ -120,10 +120,7 @@ fn on_moto(n: usize) {
     for c in 0..CLUSTERS {
         moto.platform(&["cluster", &format!("{prefix}-c{c}")]);
     }
-    let families: Vec<String> = (0..FAMILIES).map(|f| format!("{prefix}-f{f}")).collect();
-    let mut args = vec!["taskdef"];
-    args.extend(families.iter().map(String::as_str));
-    moto.platform(&args);
+    // The task definition families are the operator's: 5 TaskDefinition documents.
     let net = moto.network();
     let files: Vec<(String, String)> = estate(n, &prefix, &net.subnets[0], &net.security_groups[0]);
     let files: Vec<(&str, String)> = files.iter().map(|(n, t)| (n.as_str(), t.clone())).collect();

@@ -42,8 +42,10 @@ fn writes_halted() -> bool {
 
 /// Operations retried only when AWS answered with an error: after an
 /// unanswered attempt (a timeout, a reset after sending) a retry could add a
-/// second data point. (A page is retried: a rare duplicate beats a lost page.)
-const NOT_IDEMPOTENT: [&str; 1] = ["PutMetricData"];
+/// second data point, or a second revision of a task definition (the next
+/// loop describes the family first). (A page is retried: a rare duplicate
+/// beats a lost page.)
+const NOT_IDEMPOTENT: [&str; 2] = ["PutMetricData", "RegisterTaskDefinition"];
 
 /// How single calls are retried.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -33,6 +33,7 @@ pub enum AnyDoc {
     Autoscaler(Loaded<crate::model::autoscaler::AutoscalerSpec>),
     Schedule(Loaded<crate::model::schedule::ScheduleSpec>),
     DiscoveryService(Loaded<crate::model::discovery::DiscoveryServiceSpec>),
+    TaskDefinition(Loaded<crate::model::task_definition::TaskDefinitionSpec>),
     Alarm(Loaded<crate::model::alarm::AlarmSpec>),
     AlertChannel(Loaded<crate::model::alert_channel::AlertChannelSpec>),
     ServiceLevelObjective(Loaded<crate::model::slo::SloSpec>),
@@ -45,6 +46,7 @@ impl AnyDoc {
             AnyDoc::Autoscaler(d) => &d.origin,
             AnyDoc::Schedule(d) => &d.origin,
             AnyDoc::DiscoveryService(d) => &d.origin,
+            AnyDoc::TaskDefinition(d) => &d.origin,
             AnyDoc::Alarm(d) => &d.origin,
             AnyDoc::AlertChannel(d) => &d.origin,
             AnyDoc::ServiceLevelObjective(d) => &d.origin,
@@ -358,6 +360,7 @@ fn parse_document(root: &Node, origin: Origin, diags: &mut Diagnostics) -> Optio
         Kind::Autoscaler => typed(value, origin, &label, diags).map(AnyDoc::Autoscaler),
         Kind::Schedule => typed(value, origin, &label, diags).map(AnyDoc::Schedule),
         Kind::DiscoveryService => typed(value, origin, &label, diags).map(AnyDoc::DiscoveryService),
+        Kind::TaskDefinition => typed(value, origin, &label, diags).map(AnyDoc::TaskDefinition),
         Kind::Alarm => typed(value, origin, &label, diags).map(AnyDoc::Alarm),
         Kind::AlertChannel => typed(value, origin, &label, diags).map(AnyDoc::AlertChannel),
         Kind::ServiceLevelObjective => {
@@ -430,6 +433,7 @@ pub fn doc_ref(doc: &AnyDoc) -> DocRef {
         AnyDoc::Autoscaler(d) => DocRef::new(Kind::Autoscaler, &d.doc.metadata.name),
         AnyDoc::Schedule(d) => DocRef::new(Kind::Schedule, &d.doc.metadata.name),
         AnyDoc::DiscoveryService(d) => DocRef::new(Kind::DiscoveryService, &d.doc.metadata.name),
+        AnyDoc::TaskDefinition(d) => DocRef::new(Kind::TaskDefinition, &d.doc.metadata.name),
         AnyDoc::Alarm(d) => DocRef::new(Kind::Alarm, &d.doc.metadata.name),
         AnyDoc::AlertChannel(d) => DocRef::new(Kind::AlertChannel, &d.doc.metadata.name),
         AnyDoc::ServiceLevelObjective(d) => {

@@ -11,6 +11,7 @@ pub mod duration;
 pub mod schedule;
 pub mod service;
 pub mod slo;
+pub mod task_definition;
 #[cfg(test)]
 pub mod testing;
 
@@ -29,11 +30,12 @@ pub const PAUSED_REASON_ANNOTATION: &str = "ecs-operator/paused-reason";
 /// A new value releases a rollout ECS rolled back: the revision is sent once more.
 pub const RETRY_ROLLOUT_ANNOTATION: &str = "ecs-operator/retry-rollout";
 
-/// The seven document kinds, in reconcile order (SPEC §3).
+/// The eight document kinds, in reconcile order (SPEC §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Kind {
     AlertChannel,
     DiscoveryService,
+    TaskDefinition,
     Service,
     Autoscaler,
     Schedule,
@@ -42,9 +44,10 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 8] = [
         Kind::AlertChannel,
         Kind::DiscoveryService,
+        Kind::TaskDefinition,
         Kind::Service,
         Kind::Autoscaler,
         Kind::Schedule,
@@ -56,6 +59,7 @@ impl Kind {
         match self {
             Kind::AlertChannel => "AlertChannel",
             Kind::DiscoveryService => "DiscoveryService",
+            Kind::TaskDefinition => "TaskDefinition",
             Kind::Service => "Service",
             Kind::Autoscaler => "Autoscaler",
             Kind::Schedule => "Schedule",
@@ -69,6 +73,7 @@ impl Kind {
         match self {
             Kind::AlertChannel => "alert-channel.json",
             Kind::DiscoveryService => "discovery-service.json",
+            Kind::TaskDefinition => "task-definition.json",
             Kind::Service => "service.json",
             Kind::Autoscaler => "autoscaler.json",
             Kind::Schedule => "schedule.json",

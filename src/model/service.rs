@@ -16,8 +16,14 @@ pub struct ServiceSpec {
     /// ECS service name; defaults to `metadata.name`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_name: Option<String>,
-    /// `family:revision`, `family` (the latest ACTIVE revision) or a task definition ARN.
-    pub task_definition: String,
+    /// `family:revision`, `family` (the latest ACTIVE revision) or the ARN of
+    /// a task definition registered by someone else; exclusive with `taskDefinitionRef`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_definition: Option<String>,
+    /// Name of a `TaskDefinition` document: the service runs the revision the
+    /// operator registered for it and rolls to each new one; exclusive with `taskDefinition`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_definition_ref: Option<String>,
     /// Number of tasks; default 1. Owned by the Autoscaler or Schedule that targets the service, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub desired_count: Option<u32>,
@@ -207,12 +213,18 @@ impl Spec for ServiceSpec {
                 format!("`{name}` is not a valid ECS service name: 1 to 255 letters, digits, `-` and `_`"),
             );
         }
-        if !valid_task_definition(&self.task_definition) {
+        cx.exactly_one(
+            "spec",
+            ("taskDefinition", self.task_definition.is_some()),
+            ("taskDefinitionRef", self.task_definition_ref.is_some()),
+        );
+        if let Some(td) = &self.task_definition
+            && !valid_task_definition(td)
+        {
             cx.error(
                 "spec.taskDefinition",
                 format!(
-                    "`{}` is not a task definition: expected `family`, `family:revision` or an ARN",
-                    self.task_definition
+                    "`{td}` is not a task definition: expected `family`, `family:revision` or an ARN"
                 ),
             );
         }
@@ -346,6 +358,13 @@ impl Spec for ServiceSpec {
                 })
             })
             .collect();
+        if let Some(td) = &self.task_definition_ref {
+            refs.push(Reference {
+                field: "spec.taskDefinitionRef".to_owned(),
+                kind: Kind::TaskDefinition,
+                name: td.clone(),
+            });
+        }
         let alarms = self.deployment.as_ref().and_then(|d| d.alarms.as_ref());
         let alarm_refs = alarms.and_then(|a| a.alarm_refs.as_ref());
         refs.extend(

@@ -229,7 +229,7 @@ impl Notifier {
                 .steps
                 .iter()
                 .any(|o| o.resource == step.resource && o.error.is_none() && o.writes > 0);
-            let Some(revision) = ok.then(|| started_revision(step)).flatten() else {
+            let Some(revision) = ok.then(|| started_revision(step, outcome)).flatten() else {
                 continue;
             };
             let replaced = step.health.as_ref().and_then(|h| h.deployment.clone());
@@ -241,11 +241,13 @@ impl Notifier {
 }
 
 /// The revision a step's writes deploy, when they start an ECS deployment.
-pub fn started_revision(step: &Step) -> Option<String> {
+pub fn started_revision(step: &Step, outcome: &Outcome) -> Option<String> {
     step.runnable_ops().iter().find_map(|op| match op {
-        Op::CreateService(c) => Some(short_td(&c.task_definition).to_owned()),
+        Op::CreateService(c) => {
+            Some(short_td(&outcome.task_definition(&c.task_definition)).to_owned())
+        }
         Op::UpdateService(u) if u.starts_deployment() => match &u.task_definition {
-            Some(td) => Some(short_td(td).to_owned()),
+            Some(td) => Some(short_td(&outcome.task_definition(td)).to_owned()),
             None => step.health.as_ref().and_then(|h| h.revision.clone()),
         },
         _ => None,

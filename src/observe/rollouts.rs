@@ -24,16 +24,17 @@ pub(super) async fn observe_rollouts<E: EcsApi>(
         let Some(live) = observed.services.get(&key) else {
             continue;
         };
-        let Some(Ok(want)) = observed.task_definitions.get(&ds.spec.task_definition) else {
+        let Some(want) = observed.wanted_task_definition(&ds.spec) else {
             continue;
         };
-        if live.task_definition == *want || !live.rolls_back() {
+        let want = want.to_owned();
+        if live.task_definition == want || !live.rolls_back() {
             continue;
         }
         asked.insert(key.clone());
         let primary = live.primary().map(|d| d.id.clone());
         if let Some(memo) = memory.rollouts.get(&key)
-            && memo.desired == *want
+            && memo.desired == want
             && memo.primary == primary
         {
             observed.rollouts.insert(key, Ok(memo.history.clone()));
@@ -44,7 +45,7 @@ pub(super) async fn observe_rollouts<E: EcsApi>(
                 memory.rollouts.insert(
                     key.clone(),
                     RolloutMemo {
-                        desired: want.clone(),
+                        desired: want,
                         primary,
                         history: history.clone(),
                     },

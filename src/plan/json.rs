@@ -49,6 +49,9 @@ struct JsonStep<'a> {
 
 pub fn call_name(op: &Op) -> &'static str {
     match op {
+        Op::RegisterTaskDefinition { .. } => "ecs:RegisterTaskDefinition",
+        Op::TagTaskDefinition { .. } => "ecs:TagResource",
+        Op::DeregisterTaskDefinition { .. } => "ecs:DeregisterTaskDefinition",
         Op::CreateService(_) => "ecs:CreateService",
         Op::UpdateService(_) | Op::ScaleToZero { .. } => "ecs:UpdateService",
         Op::TagService { .. } => "ecs:TagResource",

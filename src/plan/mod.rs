@@ -10,6 +10,7 @@ pub mod heartbeat;
 pub mod json;
 pub mod service;
 mod step;
+pub mod task_definition;
 pub mod text;
 
 pub use step::{Action, Change, Op, Ownership, Step, missing_tags, owned_by_other, ownership};
@@ -126,6 +127,8 @@ pub fn plan(
     let mut steps = Vec::with_capacity(desired.count() + 16);
     steps.extend(alert_channel::plan_all(desired, observed, options));
     steps.extend(discovery::plan_all(desired, observed, now, options));
+    let (td_steps, revisions) = task_definition::plan_all(desired, observed, options);
+    steps.extend(td_steps);
     // Documents and their live services both in name order: walked side by side.
     let mut live = ecs.live.iter().peekable();
     for ds in desired.services.values() {
@@ -138,6 +141,7 @@ pub fn plan(
             live,
             &capacity,
             &registries,
+            &revisions,
             observed,
             options,
         ));

@@ -96,6 +96,19 @@ pub struct Change {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "call", rename_all = "camelCase")]
 pub enum Op {
+    /// One new revision of a TaskDefinition document's family; the apply
+    /// checks what ECS stored against the document (the self-check).
+    RegisterTaskDefinition {
+        content: Box<crate::model::task_definition::TaskDefinitionSpec>,
+        tags: BTreeMap<String, String>,
+    },
+    TagTaskDefinition {
+        arn: String,
+        tags: BTreeMap<String, String>,
+    },
+    DeregisterTaskDefinition {
+        arn: String,
+    },
     CreateService(ServiceCreate),
     UpdateService(ServiceUpdate),
     TagService {

@@ -22,6 +22,12 @@ pub fn estate(n: usize, prefix: &str, subnet: &str, sg: &str) -> Vec<(String, St
     let mut docs = vec![format!(
         "apiVersion: ecs-operator/v1alpha1\nkind: AlertChannel\nmetadata: {{name: oncall}}\nspec: {{topicName: {prefix}-oncall, events: [operator]}}\n"
     )];
+    // The services run the revisions of 5 TaskDefinition documents.
+    for f in 0..FAMILIES {
+        docs.push(format!(
+            "apiVersion: ecs-operator/v1alpha1\nkind: TaskDefinition\nmetadata: {{name: f{f}}}\nspec:\n  family: {prefix}-f{f}\n  requiresCompatibilities: [FARGATE]\n  networkMode: awsvpc\n  cpu: \"0.25 vCPU\"\n  memory: 512\n  containerDefinitions:\n    - name: app\n      image: repo/app:{f}\n      portMappings: [{{containerPort: 8080}}]\n      environment: [{{name: FAMILY, value: \"{f}\"}}]\n"
+        ));
+    }
     let tenth: Vec<String> = (0..n).step_by(10).map(|i| format!("s{i}")).collect();
     for i in 0..n {
         let registry = if i % 10 == 0 {
@@ -30,7 +36,7 @@ pub fn estate(n: usize, prefix: &str, subnet: &str, sg: &str) -> Vec<(String, St
             String::new()
         };
         docs.push(format!(
-            "apiVersion: ecs-operator/v1alpha1\nkind: Service\nmetadata: {{name: s{i}}}\nspec:\n  cluster: {prefix}-c{}\n  taskDefinition: {prefix}-f{}\n  desiredCount: 1\n  launchType: FARGATE\n  network: {{subnets: [{subnet}], securityGroups: [{sg}]}}{registry}\n",
+            "apiVersion: ecs-operator/v1alpha1\nkind: Service\nmetadata: {{name: s{i}}}\nspec:\n  cluster: {prefix}-c{}\n  taskDefinitionRef: f{}\n  desiredCount: 1\n  launchType: FARGATE\n  network: {{subnets: [{subnet}], securityGroups: [{sg}]}}{registry}\n",
             i % CLUSTERS,
             i % FAMILIES
         ));

@@ -19,6 +19,52 @@ pub fn service(name: &str, cluster: &str, task_definition: &str) -> ServiceDoc {
     }
 }
 
+/// A Service that runs the revisions the operator registers for the
+/// TaskDefinition document `task_definition`.
+pub fn service_of(name: &str, cluster: &str, task_definition: &str) -> ServiceDoc {
+    ServiceDoc {
+        name: name.to_owned(),
+        lines: vec![
+            format!("cluster: {cluster}"),
+            format!("taskDefinitionRef: {task_definition}"),
+        ],
+        annotations: Vec::new(),
+    }
+}
+
+/// A Fargate TaskDefinition document of one `web` container running `image`.
+pub fn task_definition(name: &str, family: &str, image: &str) -> String {
+    format!(
+        r#"apiVersion: ecs-operator/v1alpha1
+kind: TaskDefinition
+metadata:
+  name: {name}
+spec:
+  family: {family}
+  requiresCompatibilities: [FARGATE]
+  networkMode: awsvpc
+  cpu: "0.25 vCPU"
+  memory: "0.5 GB"
+  executionRoleArn: arn:aws:iam::123456789012:role/ecsTaskExecutionRole
+  containerDefinitions:
+    - name: web
+      image: {image}
+      portMappings: [{{containerPort: 8080}}]
+      environment:
+        - {{name: LOG_LEVEL, value: info}}
+        - {{name: APP_ENV, value: test}}
+      secrets:
+        - {{name: DB_PASSWORD, valueFrom: "arn:aws:ssm:us-east-1:123456789012:parameter/db"}}
+      healthCheck:
+        command: [CMD, /app/healthcheck]
+      logConfiguration:
+        logDriver: awslogs
+        options: {{awslogs-group: /ecs/{family}, awslogs-region: us-east-1, awslogs-stream-prefix: web}}
+  tags: {{team: core}}
+"#
+    )
+}
+
 impl ServiceDoc {
     pub fn field(mut self, yaml: &str) -> Self {
         self.lines.extend(yaml.lines().map(str::to_owned));

@@ -134,7 +134,8 @@ def prepare(src, dest):
             if gid not in ids:
                 ids[gid] = ec2.create_security_group(GroupName=gid, Description="tasks", VpcId=vpc)["GroupId"]
     cluster(*sorted({d["spec"]["cluster"].split("/")[-1] for d in services}))
-    families = {d["spec"]["taskDefinition"].split("/")[-1].split(":")[0] for d in services}
+    # Services with taskDefinitionRef run what the operator registers.
+    families = {d["spec"]["taskDefinition"].split("/")[-1].split(":")[0] for d in services if "taskDefinition" in d["spec"]}
     taskdef(*sorted(families))
     shutil.rmtree(dest, ignore_errors=True)
     shutil.copytree(src, dest)

@@ -1,8 +1,10 @@
 //! ECS services: the trait the reconciler uses and its AWS SDK implementation.
 
 mod sdk;
+mod task_definition;
 
 pub use sdk::SdkEcs;
+pub use task_definition::{ObservedTaskDefinition, family_of_arn, revision_of_arn};
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -244,7 +246,8 @@ pub trait EcsApi: Send + Sync {
         input: &ServiceUpdate,
     ) -> impl Future<Output = Result<(), AwsError>> + Send;
 
-    /// Adds or overwrites `tags` on a service; other tags are kept. Idempotent.
+    /// Adds or overwrites `tags` on a service or any other ECS resource (a
+    /// task definition revision); other tags are kept. Idempotent.
     fn tag_service(
         &self,
         arn: &str,
@@ -276,6 +279,46 @@ pub trait EcsApi: Send + Sync {
         cluster: &str,
         service: &str,
     ) -> impl Future<Output = Result<Vec<DeploymentRecord>, AwsError>> + Send;
+
+    /// The latest ACTIVE revision of `family` (or the revision an ARN or
+    /// `family:revision` names) with its tags; `None` when the family has no
+    /// revision at all. One DescribeTaskDefinition with `include=[TAGS]`.
+    fn describe_task_definition(
+        &self,
+        task_definition: &str,
+    ) -> impl Future<Output = Result<Option<ObservedTaskDefinition>, AwsError>> + Send;
+
+    /// Registers `content` (its `family` set) as a new revision with `tags`.
+    /// Not idempotent: every call makes a revision. Returns the revision as
+    /// ECS stored it (the tags are the ones sent: ECS does not always echo them).
+    fn register_task_definition(
+        &self,
+        content: &crate::model::task_definition::TaskDefinitionSpec,
+        tags: &BTreeMap<String, String>,
+    ) -> impl Future<Output = Result<ObservedTaskDefinition, AwsError>> + Send;
+
+    /// ARNs of the ACTIVE revisions of `family`, every page, oldest first.
+    fn list_task_definitions(
+        &self,
+        family: &str,
+    ) -> impl Future<Output = Result<Vec<String>, AwsError>> + Send;
+
+    /// Names of the families that have an ACTIVE revision, every page.
+    fn list_task_definition_families(
+        &self,
+    ) -> impl Future<Output = Result<Vec<String>, AwsError>> + Send;
+
+    /// Tags of any ECS resource (ListTagsForResource).
+    fn tags_of(
+        &self,
+        arn: &str,
+    ) -> impl Future<Output = Result<BTreeMap<String, String>, AwsError>> + Send;
+
+    /// Makes a revision INACTIVE. Idempotent; running tasks keep running.
+    fn deregister_task_definition(
+        &self,
+        arn: &str,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
 
     /// Deletes a service whose desiredCount is 0. NotFound when it is gone already.
     fn delete_service(

@@ -8,15 +8,16 @@ use std::sync::Mutex;
 
 use super::{Calls, error as fake_error};
 use crate::aws::ecs::{
-    Deployment, DeploymentRecord, EcsApi, HISTORY, ObservedService, ServiceCreate, ServiceUpdate,
+    Deployment, DeploymentRecord, EcsApi, HISTORY, ObservedService, ObservedTaskDefinition,
+    ServiceCreate, ServiceUpdate,
 };
 use crate::aws::{AwsError, ErrorKind};
+use crate::model::task_definition::{ContainerDefinition, TaskDefinitionSpec};
 
 #[derive(Debug, Default)]
 struct State {
     clusters: BTreeSet<String>,
-    /// family → number of registered revisions (all ACTIVE).
-    families: BTreeMap<String, u32>,
+    families: super::task_definitions::Families,
     services: BTreeMap<(String, String), ObservedService>,
     /// (cluster, service) → task id → last status.
     tasks: BTreeMap<(String, String), BTreeMap<String, String>>,
@@ -99,10 +100,50 @@ impl FakeEcs {
         self
     }
 
-    /// Registers one more revision of `family`.
+    /// Registers one more revision of `family`, as someone else would.
     pub fn register(&self, family: &str) -> &Self {
-        self.with(|s| *s.families.entry(family.to_owned()).or_default() += 1);
+        let content = TaskDefinitionSpec {
+            family: Some(family.to_owned()),
+            container_definitions: vec![ContainerDefinition {
+                name: "app".to_owned(),
+                image: format!("{family}:1"),
+                ..ContainerDefinition::default()
+            }],
+            ..TaskDefinitionSpec::default()
+        };
+        self.with(|s| s.families.register(&content, &BTreeMap::new()));
         self
+    }
+
+    /// Registers `content` as the next revision of its family, as someone
+    /// else would (by hand, another tool): no tags unless given.
+    pub fn register_content(
+        &self,
+        content: &TaskDefinitionSpec,
+        tags: &BTreeMap<String, String>,
+    ) -> ObservedTaskDefinition {
+        self.with(|s| s.families.register(content, tags))
+    }
+
+    /// A revision (family, `family:revision` or ARN) as ECS describes it.
+    pub fn task_definition(&self, name: &str) -> Option<ObservedTaskDefinition> {
+        self.with(|s| s.families.describe(name).cloned())
+    }
+
+    /// ACTIVE revisions of `family`, oldest first.
+    pub fn active_revisions(&self, family: &str) -> Vec<String> {
+        self.with(|s| s.families.active(family))
+    }
+
+    /// Registrations made in `family`, deregistered ones included.
+    pub fn registrations(&self, family: &str) -> usize {
+        self.with(|s| s.families.count(family))
+    }
+
+    /// From now on each new revision comes back changed by `f`, as ECS adding
+    /// a default the normaliser does not know would change it.
+    pub fn echo_extra_default(&self, f: fn(&mut TaskDefinitionSpec)) {
+        self.with(|s| s.families.extra_default = Some(f));
     }
 
     /// The live service, as a person with another client would see it.
@@ -219,12 +260,13 @@ impl EcsApi for FakeEcs {
             Some((f, r)) => (f, r.parse::<u32>().ok()),
             None => (td, None),
         };
-        self.with(|s| match s.families.get(family) {
-            Some(&latest) if revision.is_none_or(|r| r >= 1 && r <= latest) => Ok(format!(
-                "{ARN}:task-definition/{family}:{}",
-                revision.unwrap_or(latest)
-            )),
-            _ => Err(error(
+        let name = match revision {
+            Some(r) => format!("{family}:{r}"),
+            None => family.to_owned(),
+        };
+        self.with(|s| match s.families.describe(&name) {
+            Some(td) => Ok(td.arn.clone()),
+            None => Err(error(
                 "DescribeTaskDefinition",
                 ErrorKind::NotFound,
                 "Unable to describe task definition.",
@@ -346,11 +388,17 @@ impl EcsApi for FakeEcs {
         tags: &BTreeMap<String, String>,
     ) -> Result<(), AwsError> {
         self.call("TagResource")?;
-        self.with(
-            |s| match s.services.values_mut().find(|svc| svc.arn == arn) {
+        let extend = |have: &mut BTreeMap<String, String>| {
+            have.extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())));
+        };
+        self.with(|s| {
+            if let Some(td) = s.families.get_mut(arn) {
+                extend(&mut td.tags);
+                return Ok(());
+            }
+            match s.services.values_mut().find(|svc| svc.arn == arn) {
                 Some(live) => {
-                    live.tags
-                        .extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())));
+                    extend(&mut live.tags);
                     Ok(())
                 }
                 None => Err(error(
@@ -358,8 +406,63 @@ impl EcsApi for FakeEcs {
                     ErrorKind::NotFound,
                     "Service not found.",
                 )),
-            },
-        )
+            }
+        })
+    }
+
+    async fn describe_task_definition(
+        &self,
+        task_definition: &str,
+    ) -> Result<Option<ObservedTaskDefinition>, AwsError> {
+        self.call("DescribeTaskDefinition")?;
+        Ok(self.with(|s| s.families.describe(task_definition).cloned()))
+    }
+
+    async fn register_task_definition(
+        &self,
+        content: &TaskDefinitionSpec,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<ObservedTaskDefinition, AwsError> {
+        self.call("RegisterTaskDefinition")?;
+        Ok(self.with(|s| s.families.register(content, tags)))
+    }
+
+    async fn list_task_definitions(&self, family: &str) -> Result<Vec<String>, AwsError> {
+        self.call("ListTaskDefinitions")?;
+        Ok(self.with(|s| s.families.active(family)))
+    }
+
+    async fn list_task_definition_families(&self) -> Result<Vec<String>, AwsError> {
+        self.call("ListTaskDefinitionFamilies")?;
+        Ok(self.with(|s| s.families.families()))
+    }
+
+    async fn tags_of(&self, arn: &str) -> Result<BTreeMap<String, String>, AwsError> {
+        self.call("ListTagsForResource")?;
+        self.with(|s| match s.families.get_mut(arn) {
+            Some(td) => Ok(td.tags.clone()),
+            None => s
+                .services
+                .values()
+                .find(|svc| svc.arn == arn)
+                .map(|svc| svc.tags.clone())
+                .ok_or_else(|| error("ListTagsForResource", ErrorKind::NotFound, "not found")),
+        })
+    }
+
+    async fn deregister_task_definition(&self, arn: &str) -> Result<(), AwsError> {
+        self.call("DeregisterTaskDefinition")?;
+        self.with(|s| match s.families.get_mut(arn) {
+            Some(td) => {
+                td.status = "INACTIVE".to_owned();
+                Ok(())
+            }
+            None => Err(error(
+                "DeregisterTaskDefinition",
+                ErrorKind::Invalid,
+                "Unable to describe task definition.",
+            )),
+        })
     }
 
     async fn live_tasks(

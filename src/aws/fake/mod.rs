@@ -8,6 +8,7 @@ mod dynamodb;
 mod ecs;
 mod s3;
 mod sns;
+mod task_definitions;
 
 pub use autoscaling::FakeScaling;
 pub use cloudwatch::FakeCloudWatch;

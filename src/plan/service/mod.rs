@@ -18,6 +18,7 @@ use crate::desired::DesiredService;
 use crate::model::{DocRef, Kind};
 use crate::observed::Observed;
 use crate::plan::ecs_index::EcsIndex;
+use crate::plan::task_definition::Revision;
 use fields::{Diff, creation, resolve_registries};
 pub use rollout::short_td;
 
@@ -47,6 +48,7 @@ pub fn plan_service(
     live: Option<&ObservedService>,
     capacity: &Capacity,
     registry_arns: &BTreeMap<String, String>,
+    revisions: &BTreeMap<String, Revision>,
     observed: &Observed,
     options: &PlanOptions,
 ) -> Step {
@@ -57,10 +59,20 @@ pub fn plan_service(
         Action::InSync,
     );
     step.paused = ds.paused.clone();
-    let task_definition = match preconditions(ds, observed) {
+    let task_definition = match preconditions(ds, revisions, observed) {
         Ok(td) => td,
         Err(why) => return blocked(step, why),
     };
+    if let (Some(doc), Some(Revision::Pending(_))) = (
+        &ds.spec.task_definition_ref,
+        ds.spec
+            .task_definition_ref
+            .as_ref()
+            .and_then(|d| revisions.get(d)),
+    ) {
+        // Registered by an earlier step of the same apply; its ARN is filled in then.
+        step.depends_on.push(DocRef::new(Kind::TaskDefinition, doc));
+    }
     if let Some((name, eval)) = &capacity.schedule {
         step.notes.push(schedule_note(name, eval));
     }
@@ -196,7 +208,11 @@ fn blocked(mut step: Step, why: String) -> Step {
 }
 
 /// The task definition ARN to run, or why nothing can be decided about the service.
-fn preconditions<'o>(ds: &DesiredService, observed: &'o Observed) -> Result<&'o str, String> {
+fn preconditions<'o>(
+    ds: &DesiredService,
+    revisions: &'o BTreeMap<String, Revision>,
+    observed: &'o Observed,
+) -> Result<&'o str, String> {
     // Errors are rare: no key is formatted for the common case.
     if let Some(e) = (!observed.errors.is_empty())
         .then(|| observed.errors.get(&format!("cluster {}", ds.cluster)))
@@ -213,15 +229,18 @@ fn preconditions<'o>(ds: &DesiredService, observed: &'o Observed) -> Result<&'o 
     if !observed.listed_clusters.contains(&ds.cluster) {
         return Err(format!("cluster {} was not observed", ds.cluster));
     }
-    let task_definition = match observed.task_definitions.get(&ds.spec.task_definition) {
-        Some(Ok(arn)) => arn.as_str(),
-        Some(Err(e)) => return Err(e.clone()),
-        None => {
-            return Err(format!(
-                "task definition {} was not observed",
-                ds.spec.task_definition
-            ));
-        }
+    let task_definition = match (&ds.spec.task_definition, &ds.spec.task_definition_ref) {
+        (Some(td), _) => match observed.task_definitions.get(td) {
+            Some(Ok(arn)) => arn.as_str(),
+            Some(Err(e)) => return Err(e.clone()),
+            None => return Err(format!("task definition {td} was not observed")),
+        },
+        (None, Some(doc)) => match revisions.get(doc) {
+            Some(Revision::Live(arn) | Revision::Pending(arn)) => arn.as_str(),
+            Some(Revision::Blocked(why)) => return Err(why.clone()),
+            None => return Err(format!("TaskDefinition/{doc} was not planned")),
+        },
+        (None, None) => return Err("the document names no task definition".to_owned()),
     };
     // Its registry ARNs come from Cloud Map: unread, they would look pending
     // and an in-sync service drifted (found by the fault proxy).

@@ -65,6 +65,7 @@ fn step_in(yaml: &str, observed: &Observed) -> Step {
         observed.service("prod", "web"),
         &capacity,
         &BTreeMap::new(),
+        &BTreeMap::new(),
         observed,
         &PlanOptions::default(),
     )
