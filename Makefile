@@ -42,7 +42,7 @@ crds:
 bench: $(STAMP)
 	$(CARGO) test --test estate_bench
 
-# plan() over 13,001 resources and its phases (divan, bench profile).
+# plan() over 13,006 resources and its phases (divan, bench profile).
 bench-plan:
 	$(CARGO) bench --bench plan
 

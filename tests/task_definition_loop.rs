@@ -51,6 +51,20 @@ fn control_loop(docs: &[String], aws: &Aws, memory: &mut Memory) -> (Plan, Outco
     (p, outcome)
 }
 
+/// Service/web created on revision 1 of TaskDefinition/web, and what it runs.
+fn web_at_v1() -> (Aws, Memory, String) {
+    let aws = fake();
+    let mut memory = Memory::default();
+    let v1 = [task_definition("repo/web:1"), service("web")];
+    control_loop(&v1, &aws, &mut memory);
+    let running = aws
+        .ecs
+        .service("prod", "web")
+        .expect("created")
+        .task_definition;
+    (aws, memory, running)
+}
+
 fn step(p: &Plan, resource: &str) -> Action {
     p.steps
         .iter()
@@ -98,15 +112,7 @@ fn steady_loops_register_nothing_and_read_one_revision_per_document() {
 
 #[test]
 fn a_default_the_normaliser_does_not_know_registers_exactly_once_and_blocks_the_document() {
-    let aws = fake();
-    let mut memory = Memory::default();
-    let v1 = [task_definition("repo/web:1"), service("web")];
-    control_loop(&v1, &aws, &mut memory);
-    let running = aws
-        .ecs
-        .service("prod", "web")
-        .expect("created")
-        .task_definition;
+    let (aws, mut memory, running) = web_at_v1();
     // From now on ECS "adds" a field to each revision.
     aws.ecs.echo_extra_default(|td| {
         for c in &mut td.container_definitions {
@@ -144,15 +150,7 @@ fn a_default_the_normaliser_does_not_know_registers_exactly_once_and_blocks_the_
 
 #[test]
 fn a_failed_registration_holds_its_services_and_nothing_else() {
-    let aws = fake();
-    let mut memory = Memory::default();
-    let v1 = [task_definition("repo/web:1"), service("web")];
-    control_loop(&v1, &aws, &mut memory);
-    let running = aws
-        .ecs
-        .service("prod", "web")
-        .expect("created")
-        .task_definition;
+    let (aws, mut memory, running) = web_at_v1();
     aws.ecs.edit("prod", "web", |s| s.desired_count = 5);
     aws.ecs
         .fail_next("RegisterTaskDefinition", ErrorKind::AccessDenied);

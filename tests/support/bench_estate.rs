@@ -121,7 +121,7 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
         .block_on(f)
 }
 
-/// The plan fixture: 10,000 services (13,001 resources with their Autoscalers,
+/// The plan fixture: 10,000 services (13,006 resources with their 5 TaskDefinitions, Autoscalers,
 /// Alarms, Cloud Map services and the channel), converged on the fakes, then
 /// 1% of the services drifted.
 pub fn plan_fixture() -> (Desired, ecs_operator::observed::Observed, jiff::Timestamp) {

@@ -25,13 +25,17 @@ use crate::model::task_definition::TaskDefinitionSpec;
 pub struct SdkEcs {
     client: aws_sdk_ecs::Client,
     calls: Caller,
+    /// Register and Deregister share a bucket of their own (burst 20, then
+    /// 1/s): a throttle there closes this gate, not the one of every ECS read.
+    revisions: Caller,
 }
 
 impl SdkEcs {
     pub fn new(config: &aws_config::SdkConfig, metrics: Arc<Metrics>, retry: RetryPolicy) -> Self {
         SdkEcs {
             client: aws_sdk_ecs::Client::new(config),
-            calls: Caller::new(ECS, metrics, retry),
+            calls: Caller::new(ECS, metrics.clone(), retry),
+            revisions: Caller::new(ECS, metrics, retry),
         }
     }
 }
@@ -385,7 +389,7 @@ impl EcsApi for SdkEcs {
     ) -> Result<ObservedTaskDefinition, AwsError> {
         let req = task_definition::register(self.client.register_task_definition(), content, tags)?;
         let out = self
-            .calls
+            .revisions
             .call(ECS, "RegisterTaskDefinition", || req.clone().send())
             .await?;
         // moto leaves the tags out of the response: the sent ones are the revision's.
@@ -473,7 +477,7 @@ impl EcsApi for SdkEcs {
             .client
             .deregister_task_definition()
             .task_definition(arn);
-        self.calls
+        self.revisions
             .call(ECS, "DeregisterTaskDefinition", || out.clone().send())
             .await?;
         Ok(())
