@@ -34,6 +34,10 @@ pub struct Observed {
     /// ACTIVE revisions of the families of TaskDefinition documents and of
     /// orphaned ones, oldest first, where they were listed (for retention).
     pub active_revisions: BTreeMap<String, Vec<ActiveRevision>>,
+    /// Task definitions of every task that is not STOPPED, in every cluster:
+    /// read only when retention or a prune has a revision to deregister;
+    /// `None` then means they could not be read (nothing is deregistered).
+    pub running_task_definitions: Option<BTreeSet<String>>,
     /// Families with an ACTIVE revision that no document declares, with their
     /// latest revision; `None` when they were not listed this time (only a new
     /// desired-state revision can orphan a family).

@@ -4,7 +4,7 @@
 //! changed), and the undeclared families this instance owns (listed only when
 //! the desired state changed: only then can a family become orphaned).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::aws::ecs::{EcsApi, ObservedTaskDefinition, family_of_arn, revision_of_arn};
 use crate::desired::Desired;
@@ -56,6 +56,9 @@ pub(super) async fn observe_task_definitions<E: EcsApi>(
         // Every revision of an orphaned family may go: none is kept by count.
         active_revisions(ecs, latest, 0, memory, observed).await;
     }
+    if retirement_possible(desired, instance, observed) {
+        observed.running_task_definitions = running(ecs, observed).await;
+    }
     let families: Vec<&str> = desired
         .task_definitions
         .iter()
@@ -65,6 +68,55 @@ pub(super) async fn observe_task_definitions<E: EcsApi>(
     memory
         .active_revisions
         .retain(|family, _| families.contains(&family.as_str()));
+}
+
+/// Whether some ACTIVE revision may be deregistered this loop: a family with
+/// more revisions than its document keeps, an orphaned family with any. Only
+/// then are the running tasks listed.
+fn retirement_possible(desired: &Desired, instance: &str, observed: &Observed) -> bool {
+    let kept: BTreeMap<&str, usize> = desired
+        .task_definitions
+        .iter()
+        .map(|(n, td)| {
+            (
+                td.doc.spec.family_or(n),
+                td.doc.spec.keep_revisions() as usize,
+            )
+        })
+        .collect();
+    observed.active_revisions.iter().any(|(family, revisions)| {
+        let keep = kept.get(family.as_str()).copied().unwrap_or(0);
+        revisions
+            .iter()
+            .take(revisions.len().saturating_sub(keep))
+            .any(|r| {
+                r.tags
+                    .as_ref()
+                    .is_some_and(|t| t.get(INSTANCE_TAG).map(String::as_str) == Some(instance))
+            })
+    })
+}
+
+/// Task definitions of the tasks of every listed cluster, or `None` when one
+/// cluster could not be read.
+async fn running<E: EcsApi>(ecs: &E, observed: &mut Observed) -> Option<BTreeSet<String>> {
+    let mut all = BTreeSet::new();
+    let clusters: Vec<String> = observed.listed_clusters.iter().cloned().collect();
+    for cluster in clusters
+        .iter()
+        .filter(|c| !observed.missing_clusters.contains(*c))
+    {
+        match ecs.running_task_definitions(cluster).await {
+            Ok(tds) => all.extend(tds),
+            Err(e) => {
+                observed
+                    .errors
+                    .insert(format!("tasks of cluster {cluster}"), e.to_string());
+                return None;
+            }
+        }
+    }
+    Some(all)
 }
 
 /// The latest ACTIVE revision of `family`. ECS describes a family by its

@@ -270,6 +270,13 @@ pub trait EcsApi: Send + Sync {
         >,
     > + Send;
 
+    /// Task definition ARNs of every task of `cluster` that is not STOPPED,
+    /// services' and standalone (RunTask) alike: the same listing as `live_tasks`.
+    fn running_task_definitions(
+        &self,
+        cluster: &str,
+    ) -> impl Future<Output = Result<std::collections::BTreeSet<String>, AwsError>> + Send;
+
     /// The service's newest deployments (at most `HISTORY`), newest first, with
     /// the task definitions they deployed and rolled back to: one
     /// ListServiceDeployments, one DescribeServiceDeployments, one

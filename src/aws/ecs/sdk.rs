@@ -42,6 +42,56 @@ impl SdkEcs {
 
 const ECS: &str = "ecs";
 
+impl SdkEcs {
+    /// Every task of `cluster` that is not STOPPED: ListTasks for both
+    /// desired statuses (a task on its way down is still running), every
+    /// page, then DescribeTasks 100 a call.
+    async fn not_stopped_tasks(&self, cluster: &str) -> Result<Vec<sdk::Task>, AwsError> {
+        let mut arns = Vec::new();
+        for status in [sdk::DesiredStatus::Running, sdk::DesiredStatus::Stopped] {
+            let mut token = None;
+            loop {
+                let page = self
+                    .client
+                    .list_tasks()
+                    .cluster(cluster)
+                    .desired_status(status.clone())
+                    .max_results(100)
+                    .set_next_token(token);
+                let page = self
+                    .calls
+                    .call(ECS, "ListTasks", || page.clone().send())
+                    .await?;
+                arns.extend(page.task_arns().iter().cloned());
+                token = page.next_token().map(str::to_owned);
+                if token.is_none() {
+                    break;
+                }
+            }
+        }
+        arns.sort();
+        arns.dedup();
+        let mut tasks = Vec::new();
+        for batch in arns.chunks(100) {
+            let out = self
+                .client
+                .describe_tasks()
+                .cluster(cluster)
+                .set_tasks(Some(batch.to_vec()));
+            let out = self
+                .calls
+                .call(ECS, "DescribeTasks", || out.clone().send())
+                .await?;
+            let live = out
+                .tasks()
+                .iter()
+                .filter(|t| t.last_status() != Some("STOPPED"));
+            tasks.extend(live.cloned());
+        }
+        Ok(tasks)
+    }
+}
+
 impl EcsApi for SdkEcs {
     async fn list_clusters(&self) -> Result<Vec<String>, AwsError> {
         let mut names = Vec::new();
@@ -244,51 +294,26 @@ impl EcsApi for SdkEcs {
         &self,
         cluster: &str,
     ) -> Result<BTreeMap<String, std::collections::BTreeSet<String>>, AwsError> {
-        let mut arns = Vec::new();
-        for status in [sdk::DesiredStatus::Running, sdk::DesiredStatus::Stopped] {
-            let mut token = None;
-            loop {
-                let page = self
-                    .client
-                    .list_tasks()
-                    .cluster(cluster)
-                    .desired_status(status.clone())
-                    .max_results(100)
-                    .set_next_token(token);
-                let page = self
-                    .calls
-                    .call(ECS, "ListTasks", || page.clone().send())
-                    .await?;
-                arns.extend(page.task_arns().iter().cloned());
-                token = page.next_token().map(str::to_owned);
-                if token.is_none() {
-                    break;
-                }
-            }
-        }
-        arns.sort();
-        arns.dedup();
         let mut live: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
-        for batch in arns.chunks(100) {
-            let out = self
-                .client
-                .describe_tasks()
-                .cluster(cluster)
-                .set_tasks(Some(batch.to_vec()));
-            let out = self
-                .calls
-                .call(ECS, "DescribeTasks", || out.clone().send())
-                .await?;
-            for t in out.tasks() {
-                let service = t.group().and_then(|g| g.strip_prefix("service:"));
-                if let Some(service) = service.filter(|_| t.last_status() != Some("STOPPED")) {
-                    live.entry(service.to_owned())
-                        .or_default()
-                        .insert(service_name_of_arn(t.task_arn().unwrap_or_default()).to_owned());
-                }
+        for t in self.not_stopped_tasks(cluster).await? {
+            if let Some(service) = t.group().and_then(|g| g.strip_prefix("service:")) {
+                live.entry(service.to_owned())
+                    .or_default()
+                    .insert(service_name_of_arn(t.task_arn().unwrap_or_default()).to_owned());
             }
         }
         Ok(live)
+    }
+
+    async fn running_task_definitions(
+        &self,
+        cluster: &str,
+    ) -> Result<std::collections::BTreeSet<String>, AwsError> {
+        let tasks = self.not_stopped_tasks(cluster).await?;
+        Ok(tasks
+            .iter()
+            .filter_map(|t| t.task_definition_arn().map(str::to_owned))
+            .collect())
     }
 
     async fn deployment_history(

@@ -21,6 +21,8 @@ struct State {
     services: BTreeMap<(String, String), ObservedService>,
     /// (cluster, service) → task id → last status.
     tasks: BTreeMap<(String, String), BTreeMap<String, String>>,
+    /// cluster → task definitions of its standalone (RunTask) tasks still running.
+    standalone: BTreeMap<String, Vec<String>>,
     /// Task definition ARN → why its deployments fail.
     failing: BTreeMap<String, String>,
     /// (cluster, service) → its service deployments, oldest first.
@@ -171,6 +173,16 @@ impl FakeEcs {
                 .entry((cluster.to_owned(), service.to_owned()))
                 .or_default()
                 .insert(task_id.to_owned(), last_status.to_owned())
+        });
+    }
+
+    /// A task started outside any service (RunTask), running `task_definition`.
+    pub fn run_task(&self, cluster: &str, task_definition: &str) {
+        self.with(|s| {
+            s.standalone
+                .entry(cluster.to_owned())
+                .or_default()
+                .push(task_definition.to_owned())
         });
     }
 
@@ -484,6 +496,20 @@ impl EcsApi for FakeEcs {
                     (service.clone(), live)
                 })
                 .collect()
+        }))
+    }
+
+    async fn running_task_definitions(&self, cluster: &str) -> Result<BTreeSet<String>, AwsError> {
+        self.call("ListTasks")?;
+        self.call("DescribeTasks")?;
+        Ok(self.with(|s| {
+            let of_services = s
+                .tasks
+                .iter()
+                .filter(|((c, _), tasks)| c == cluster && tasks.values().any(|t| t != "STOPPED"))
+                .filter_map(|(key, _)| s.services.get(key).map(|svc| svc.task_definition.clone()));
+            let standalone = s.standalone.get(cluster).into_iter().flatten().cloned();
+            of_services.chain(standalone).collect()
         }))
     }
 

@@ -15,10 +15,16 @@ use crate::observed::{ActiveRevision, Observed};
 /// Revisions a prune deregisters in one loop: a fifth of ECS's burst of 20.
 const PRUNE_PER_LOOP: usize = 4;
 
-/// Task definitions that a service runs or a PRIMARY or ACTIVE deployment
-/// rolls to or from: never deregistered.
+/// Task definitions that a service runs, a PRIMARY or ACTIVE deployment
+/// rolls to or from, or a task (of a service or standalone) runs: never
+/// deregistered.
 pub fn in_use(observed: &Observed) -> BTreeSet<&str> {
-    let mut used = BTreeSet::new();
+    let mut used: BTreeSet<&str> = observed
+        .running_task_definitions
+        .iter()
+        .flatten()
+        .map(String::as_str)
+        .collect();
     for s in observed.services.values() {
         used.insert(s.task_definition.as_str());
         for d in s.deployments.iter().filter(|d| d.status != "INACTIVE") {
@@ -56,6 +62,13 @@ pub(super) fn retire(
         r.arn != latest.arn && !used.contains(r.arn.as_str()) && ours(r, instance, owner)
     });
     if let Some(r) = retired {
+        if observed.running_task_definitions.is_none() {
+            step.notes.push(format!(
+                "{}:{} is past keepRevisions but the running tasks could not be listed: kept for now",
+                latest.family, r.revision
+            ));
+            return;
+        }
         step.notes.push(format!(
             "deregisters {}:{} ({} ACTIVE revisions, keepRevisions {}; one a loop)",
             latest.family,
@@ -113,7 +126,11 @@ pub(super) fn orphans(
             .flatten()
             .filter(|r| !used.contains(r.arn.as_str()) && ours(r, &options.instance, &owner))
             .collect();
-        if unused.is_empty() {
+        if observed.running_task_definitions.is_none() && !unused.is_empty() {
+            step.notes.push(
+                "the running tasks could not be listed: its revisions are kept for now".to_owned(),
+            );
+        } else if unused.is_empty() {
             step.notes.push(
                 "its revisions are still used by services: deregistered once they are not"
                     .to_owned(),

@@ -1,4 +1,4 @@
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::*;
 use crate::aws::ecs::ObservedService;
@@ -269,6 +269,7 @@ fn retention_deregisters_the_oldest_unused_revision_past_keep_one_a_loop() {
     let tags = ours(DOCS);
     let mut o = observed(Some(revision(DOCS, 7, tags.clone())), &format!("{ARN}:7"));
     o.active_revisions.insert("web".into(), active(7, &tags));
+    o.running_task_definitions = Some(BTreeSet::new());
     // :1 still runs in a deployment of another service.
     let mut other = o.services[&("prod".to_owned(), "web".to_owned())].clone();
     other.name = "batch".into();
@@ -320,6 +321,7 @@ fn a_family_whose_document_is_gone_is_orphaned_and_pruned_when_unused() {
         revision(DOCS, 3, tags.clone()),
     )]));
     o.active_revisions.insert("web".into(), active(3, &tags));
+    o.running_task_definitions = Some(BTreeSet::new());
     let p = plan_of(&service_only, &o, &PlanOptions::default());
     assert_eq!(step(&p, Kind::TaskDefinition).action, Action::Orphaned);
     assert!(!p.has_ops());
