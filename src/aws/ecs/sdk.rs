@@ -1,8 +1,9 @@
 //! ECS through the AWS SDK: requests built from our types (here), responses
-//! mapped back (`response.rs`), task definitions both ways (`task_definition.rs`).
+//! mapped back (`response.rs`), tasks (`tasks.rs`), task definitions (`task_definition/`).
 
 mod response;
 mod task_definition;
+mod tasks;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -11,8 +12,7 @@ use aws_sdk_ecs::types as sdk;
 
 use super::{
     DeploymentConfig, DeploymentRecord, EcsApi, HISTORY, ObservedService, ObservedTaskDefinition,
-    Registry, ServiceCreate, ServiceUpdate, cluster_name, family_of_arn, revision_of_arn,
-    service_name_of_arn,
+    Registry, ServiceCreate, ServiceUpdate, cluster_name, service_name_of_arn,
 };
 use crate::aws::call::{Caller, RetryPolicy};
 use crate::aws::{AwsError, ErrorKind};
@@ -41,56 +41,6 @@ impl SdkEcs {
 }
 
 const ECS: &str = "ecs";
-
-impl SdkEcs {
-    /// Every task of `cluster` that is not STOPPED: ListTasks for both
-    /// desired statuses (a task on its way down is still running), every
-    /// page, then DescribeTasks 100 a call.
-    async fn not_stopped_tasks(&self, cluster: &str) -> Result<Vec<sdk::Task>, AwsError> {
-        let mut arns = Vec::new();
-        for status in [sdk::DesiredStatus::Running, sdk::DesiredStatus::Stopped] {
-            let mut token = None;
-            loop {
-                let page = self
-                    .client
-                    .list_tasks()
-                    .cluster(cluster)
-                    .desired_status(status.clone())
-                    .max_results(100)
-                    .set_next_token(token);
-                let page = self
-                    .calls
-                    .call(ECS, "ListTasks", || page.clone().send())
-                    .await?;
-                arns.extend(page.task_arns().iter().cloned());
-                token = page.next_token().map(str::to_owned);
-                if token.is_none() {
-                    break;
-                }
-            }
-        }
-        arns.sort();
-        arns.dedup();
-        let mut tasks = Vec::new();
-        for batch in arns.chunks(100) {
-            let out = self
-                .client
-                .describe_tasks()
-                .cluster(cluster)
-                .set_tasks(Some(batch.to_vec()));
-            let out = self
-                .calls
-                .call(ECS, "DescribeTasks", || out.clone().send())
-                .await?;
-            let live = out
-                .tasks()
-                .iter()
-                .filter(|t| t.last_status() != Some("STOPPED"));
-            tasks.extend(live.cloned());
-        }
-        Ok(tasks)
-    }
-}
 
 impl EcsApi for SdkEcs {
     async fn list_clusters(&self) -> Result<Vec<String>, AwsError> {
@@ -388,23 +338,7 @@ impl EcsApi for SdkEcs {
         &self,
         task_definition: &str,
     ) -> Result<Option<ObservedTaskDefinition>, AwsError> {
-        let out = self
-            .client
-            .describe_task_definition()
-            .task_definition(task_definition)
-            .include(sdk::TaskDefinitionField::Tags);
-        let out = match self
-            .calls
-            .call(ECS, "DescribeTaskDefinition", || out.clone().send())
-            .await
-        {
-            Ok(out) => out,
-            Err(e) if task_definition::missing(&e) => return Ok(None),
-            Err(e) => return Err(e),
-        };
-        Ok(out
-            .task_definition()
-            .map(|td| task_definition::observed(td, task_definition::tag_map(out.tags()))))
+        self.describe_revision(task_definition).await
     }
 
     async fn register_task_definition(
@@ -412,100 +346,23 @@ impl EcsApi for SdkEcs {
         content: &TaskDefinitionSpec,
         tags: &BTreeMap<String, String>,
     ) -> Result<ObservedTaskDefinition, AwsError> {
-        let req = task_definition::register(self.client.register_task_definition(), content, tags)?;
-        let out = self
-            .revisions
-            .call(ECS, "RegisterTaskDefinition", || req.clone().send())
-            .await?;
-        // moto leaves the tags out of the response: the sent ones are the revision's.
-        out.task_definition()
-            .map(|td| task_definition::observed(td, tags.clone()))
-            .ok_or_else(|| AwsError {
-                service: ECS,
-                operation: "RegisterTaskDefinition",
-                kind: ErrorKind::Other,
-                code: None,
-                message: format!(
-                    "family {}: the response has no task definition",
-                    content.family.as_deref().unwrap_or_default()
-                ),
-            })
+        self.register_revision(content, tags).await
     }
 
     async fn list_task_definitions(&self, family: &str) -> Result<Vec<String>, AwsError> {
-        let mut arns = Vec::new();
-        let mut token = None;
-        loop {
-            let page = self
-                .client
-                .list_task_definitions()
-                .family_prefix(family)
-                .status(sdk::TaskDefinitionStatus::Active)
-                .sort(sdk::SortOrder::Asc)
-                .max_results(100)
-                .set_next_token(token);
-            let page = self
-                .calls
-                .call(ECS, "ListTaskDefinitions", || page.clone().send())
-                .await?;
-            // `familyPrefix` is the whole family in ECS and moto; the filter
-            // keeps `web-api` out of `web` should it ever match as a prefix.
-            arns.extend(
-                page.task_definition_arns()
-                    .iter()
-                    .filter(|a| family_of_arn(a) == family)
-                    .cloned(),
-            );
-            token = page.next_token().map(str::to_owned);
-            if token.is_none() {
-                break;
-            }
-        }
-        // moto ignores `sort`; revisions compare as numbers, not as text.
-        arns.sort_by_key(|a| revision_of_arn(a));
-        Ok(arns)
+        self.list_revisions(family).await
     }
 
     async fn list_task_definition_families(&self) -> Result<Vec<String>, AwsError> {
-        let mut families = Vec::new();
-        let mut token = None;
-        loop {
-            let page = self
-                .client
-                .list_task_definition_families()
-                .status(sdk::TaskDefinitionFamilyStatus::Active)
-                .max_results(100)
-                .set_next_token(token);
-            let page = self
-                .calls
-                .call(ECS, "ListTaskDefinitionFamilies", || page.clone().send())
-                .await?;
-            families.extend(page.families().iter().cloned());
-            token = page.next_token().map(str::to_owned);
-            if token.is_none() {
-                return Ok(families);
-            }
-        }
+        self.list_families().await
     }
 
     async fn tags_of(&self, arn: &str) -> Result<BTreeMap<String, String>, AwsError> {
-        let out = self.client.list_tags_for_resource().resource_arn(arn);
-        let out = self
-            .calls
-            .call(ECS, "ListTagsForResource", || out.clone().send())
-            .await?;
-        Ok(task_definition::tag_map(out.tags()))
+        self.resource_tags(arn).await
     }
 
     async fn deregister_task_definition(&self, arn: &str) -> Result<(), AwsError> {
-        let out = self
-            .client
-            .deregister_task_definition()
-            .task_definition(arn);
-        self.revisions
-            .call(ECS, "DeregisterTaskDefinition", || out.clone().send())
-            .await?;
-        Ok(())
+        self.deregister_revision(arn).await
     }
 
     async fn delete_service(&self, cluster: &str, name: &str) -> Result<(), AwsError> {

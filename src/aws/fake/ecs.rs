@@ -6,18 +6,21 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
+mod deployments;
+mod task_definitions;
+
 use super::{Calls, error as fake_error};
 use crate::aws::ecs::{
-    Deployment, DeploymentRecord, EcsApi, HISTORY, ObservedService, ObservedTaskDefinition,
-    ServiceCreate, ServiceUpdate,
+    DeploymentRecord, EcsApi, HISTORY, ObservedService, ObservedTaskDefinition, ServiceCreate,
+    ServiceUpdate,
 };
 use crate::aws::{AwsError, ErrorKind};
-use crate::model::task_definition::{ContainerDefinition, TaskDefinitionSpec};
+use crate::model::task_definition::TaskDefinitionSpec;
 
 #[derive(Debug, Default)]
 struct State {
     clusters: BTreeSet<String>,
-    families: super::task_definitions::Families,
+    families: task_definitions::Families,
     services: BTreeMap<(String, String), ObservedService>,
     /// (cluster, service) → task id → last status.
     tasks: BTreeMap<(String, String), BTreeMap<String, String>>,
@@ -29,51 +32,6 @@ struct State {
     history: BTreeMap<(String, String), Vec<DeploymentRecord>>,
     deployments_made: u64,
     calls: Calls,
-}
-
-impl State {
-    /// A deployment of `live`'s task definition: completed, or rolled back to
-    /// `previous` when it is failing and ECS may roll back.
-    fn deploy(&mut self, key: &(String, String), previous: Option<String>) {
-        self.deployments_made += 1;
-        let n = self.deployments_made;
-        let Some(live) = self.services.get_mut(key) else {
-            return;
-        };
-        let wanted = live.task_definition.clone();
-        let failure = self.failing.get(&wanted).cloned();
-        let mut record = DeploymentRecord {
-            arn: format!("{ARN}:service-deployment/{}/{}/sd-{n}", key.0, key.1),
-            status: "SUCCESSFUL".to_owned(),
-            status_reason: None,
-            task_definition: Some(wanted.clone()),
-            rolled_back_to: None,
-            rollback_reason: None,
-            created_at: None,
-            finished_at: None,
-        };
-        if let (Some(reason), Some(previous), true) = (failure, previous, live.rolls_back()) {
-            live.task_definition = previous.clone();
-            record.status = "ROLLBACK_SUCCESSFUL".to_owned();
-            record.status_reason = Some(reason.clone());
-            record.rollback_reason = Some(reason);
-            record.rolled_back_to = Some(previous);
-        }
-        live.running_count = live.desired_count;
-        live.deployments = vec![Deployment {
-            id: format!("ecs-svc/{n}"),
-            status: "PRIMARY".to_owned(),
-            task_definition: live.task_definition.clone(),
-            rollout_state: Some("COMPLETED".to_owned()),
-            rollout_state_reason: Some(format!("ECS deployment ecs-svc/{n} completed.")),
-            desired_count: live.desired_count,
-            running_count: live.desired_count,
-            failed_tasks: 0,
-            created_at: None,
-            updated_at: None,
-        }];
-        self.history.entry(key.clone()).or_default().push(record);
-    }
 }
 
 /// In-memory ECS. Account 123456789012, region us-east-1.
@@ -100,52 +58,6 @@ impl FakeEcs {
     pub fn add_cluster(&self, name: &str) -> &Self {
         self.with(|s| s.clusters.insert(name.to_owned()));
         self
-    }
-
-    /// Registers one more revision of `family`, as someone else would.
-    pub fn register(&self, family: &str) -> &Self {
-        let content = TaskDefinitionSpec {
-            family: Some(family.to_owned()),
-            container_definitions: vec![ContainerDefinition {
-                name: "app".to_owned(),
-                image: format!("{family}:1"),
-                ..ContainerDefinition::default()
-            }],
-            ..TaskDefinitionSpec::default()
-        };
-        self.with(|s| s.families.register(&content, &BTreeMap::new()));
-        self
-    }
-
-    /// Registers `content` as the next revision of its family, as someone
-    /// else would (by hand, another tool): no tags unless given.
-    pub fn register_content(
-        &self,
-        content: &TaskDefinitionSpec,
-        tags: &BTreeMap<String, String>,
-    ) -> ObservedTaskDefinition {
-        self.with(|s| s.families.register(content, tags))
-    }
-
-    /// A revision (family, `family:revision` or ARN) as ECS describes it.
-    pub fn task_definition(&self, name: &str) -> Option<ObservedTaskDefinition> {
-        self.with(|s| s.families.describe(name).cloned())
-    }
-
-    /// ACTIVE revisions of `family`, oldest first.
-    pub fn active_revisions(&self, family: &str) -> Vec<String> {
-        self.with(|s| s.families.active(family))
-    }
-
-    /// Registrations made in `family`, deregistered ones included.
-    pub fn registrations(&self, family: &str) -> usize {
-        self.with(|s| s.families.count(family))
-    }
-
-    /// From now on each new revision comes back changed by `f`, as ECS adding
-    /// a default the normaliser does not know would change it.
-    pub fn echo_extra_default(&self, f: fn(&mut TaskDefinitionSpec)) {
-        self.with(|s| s.families.extra_default = Some(f));
     }
 
     /// The live service, as a person with another client would see it.

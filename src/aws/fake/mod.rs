@@ -8,7 +8,6 @@ mod dynamodb;
 mod ecs;
 mod s3;
 mod sns;
-mod task_definitions;
 
 pub use autoscaling::FakeScaling;
 pub use cloudwatch::FakeCloudWatch;

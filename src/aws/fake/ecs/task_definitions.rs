@@ -1,10 +1,10 @@
-//! The task definition families of the fake ECS, with real ECS's habits
-//! (TASKDEF-FACTS §1–2): revision numbers only go up, describing a family
-//! gives its latest ACTIVE revision, and a registered revision comes back with
-//! the defaults ECS fills in, so the loop tests go through the normaliser.
+//! The task definition families of the fake ECS and its test helpers for them,
+//! with real ECS's habits (TASKDEF-FACTS §1–2): revision numbers only go up, and
+//! describing a family gives its latest ACTIVE revision.
 
 use std::collections::BTreeMap;
 
+use super::FakeEcs;
 use crate::aws::ecs::ObservedTaskDefinition;
 use crate::model::task_definition::{ContainerDefinition, TaskDefinitionSpec, TaskSize};
 
@@ -94,9 +94,59 @@ impl Families {
     }
 }
 
+// Set up and read back by the tests, as someone with another client would.
+impl FakeEcs {
+    /// Registers one more revision of `family`, as someone else would.
+    pub fn register(&self, family: &str) -> &Self {
+        let content = TaskDefinitionSpec {
+            family: Some(family.to_owned()),
+            container_definitions: vec![ContainerDefinition {
+                name: "app".to_owned(),
+                image: format!("{family}:1"),
+                ..ContainerDefinition::default()
+            }],
+            ..TaskDefinitionSpec::default()
+        };
+        self.with(|s| s.families.register(&content, &BTreeMap::new()));
+        self
+    }
+
+    /// Registers `content` as the next revision of its family, as someone
+    /// else would (by hand, another tool): no tags unless given.
+    pub fn register_content(
+        &self,
+        content: &TaskDefinitionSpec,
+        tags: &BTreeMap<String, String>,
+    ) -> ObservedTaskDefinition {
+        self.with(|s| s.families.register(content, tags))
+    }
+
+    /// A revision (family, `family:revision` or ARN) as ECS describes it.
+    pub fn task_definition(&self, name: &str) -> Option<ObservedTaskDefinition> {
+        self.with(|s| s.families.describe(name).cloned())
+    }
+
+    /// ACTIVE revisions of `family`, oldest first.
+    pub fn active_revisions(&self, family: &str) -> Vec<String> {
+        self.with(|s| s.families.active(family))
+    }
+
+    /// Registrations made in `family`, deregistered ones included.
+    pub fn registrations(&self, family: &str) -> usize {
+        self.with(|s| s.families.count(family))
+    }
+
+    /// From now on each new revision comes back changed by `f`, as ECS adding
+    /// a default the normaliser does not know would change it.
+    pub fn echo_extra_default(&self, f: fn(&mut TaskDefinitionSpec)) {
+        self.with(|s| s.families.extra_default = Some(f));
+    }
+}
+
 /// What real ECS writes back into a registered revision (TASKDEF-FACTS §2):
 /// sizes as unit counts, `essential`, container `cpu`, port protocol and host
-/// port, health check timings, empty lists.
+/// port, health check timings, empty lists. The loop tests see these defaults,
+/// so they go through the normaliser.
 fn echo_defaults(td: &mut TaskDefinitionSpec) {
     if let Some(cpu) = td.cpu.as_ref().and_then(TaskSize::cpu_units) {
         td.cpu = Some(TaskSize::Text(cpu.to_string()));
