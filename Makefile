@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-$(shell sha256sum tests/requirements-moto.txt | cut
 LINT_VENV  := .venv-lint
 LINT_STAMP := $(LINT_VENV)/.installed-$(shell sha256sum deploy/requirements-lint.txt | cut -c1-12)
 
-.PHONY: test lint demo bench bench-plan fmt crds clean-venv
+.PHONY: test lint demo bench bench-plan fmt crds clean-venv image test-image
 
 $(STAMP): tests/requirements-moto.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found: install Python 3.9+ (Debian: apt-get install python3 python3-venv)"; exit 1; }
@@ -45,6 +45,15 @@ bench: $(STAMP)
 # plan() over 13,006 resources and its phases (divan, bench profile).
 bench-plan:
 	$(CARGO) bench --bench plan
+
+# The operator's image with podman (installed when missing, as root), on a base
+# assembled from Debian packages where no registry can be reached (deploy/image/).
+image:
+	CARGO=$(CARGO) deploy/image/build.sh
+
+# The image run as its task definition runs it, against moto (tests/image.rs).
+test-image: $(STAMP) image
+	$(CARGO) test --test image -- --nocapture
 
 demo: $(STAMP)
 	$(CARGO) build --bins --example deploy-sim

@@ -197,6 +197,13 @@ pub async fn apply(instance: &str, retry: RetryPolicy, args: &ApplyArgs) -> Exit
 }
 
 pub async fn run(instance: &str, retry: RetryPolicy, args: &RunArgs) -> anyhow::Result<ExitCode> {
+    let certificates = crate::ca_bundle::certificates();
+    tracing::info!(ca_certificates = certificates, "CA certificates found");
+    if certificates == 0 && crate::ca_bundle::needed() {
+        anyhow::bail!(
+            "no CA certificates found (SSL_CERT_FILE, SSL_CERT_DIR or /etc/ssl/certs): HTTPS calls to AWS cannot be verified; the image needs a CA bundle"
+        );
+    }
     let metrics = Arc::new(Metrics::default());
     let source = match &args.source {
         Some(s3) => DesiredSource::S3 {

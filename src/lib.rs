@@ -9,8 +9,8 @@
 //! Kinds, in reconcile order (a failed dependency defers its dependents):
 //!
 //! ```text
-//! AlertChannel ─▶ DiscoveryService ─▶ Service ─▶ Autoscaler / Schedule ─▶ Alarm ─▶ ServiceLevelObjective
-//!  (SNS)           (Cloud Map)         (ECS)      (App Auto Scaling)       (CloudWatch) (burn rates → SNS)
+//! AlertChannel ─▶ DiscoveryService ─▶ TaskDefinition ─▶ Service ─▶ Autoscaler / Schedule ─▶ Alarm ─▶ ServiceLevelObjective
+//!  (SNS)           (Cloud Map)         (ECS revisions)    (ECS)      (App Auto Scaling)       (CloudWatch) (burn rates → SNS)
 //! ```
 //!
 //! Every kind but `ServiceLevelObjective` is planned and applied;
@@ -20,6 +20,7 @@
 
 pub mod apply;
 pub mod aws;
+pub mod ca_bundle;
 pub mod capacity;
 pub mod cli;
 pub mod commands;
