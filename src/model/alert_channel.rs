@@ -180,9 +180,14 @@ impl Severity {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
+    /// The versioned JSON report, pretty-printed; its first field is a one-line `summary`.
     #[default]
     Json,
+    /// A readable report, for email-only topics.
     Text,
+    /// The custom-notification schema of Amazon Q Developer in chat
+    /// applications (AWS Chatbot): a topic Chatbot reads drops anything else.
+    Chat,
 }
 
 impl fmt::Display for Event {

@@ -2,6 +2,7 @@
 //! which drift is new (or due again), routes it to the AlertChannels that
 //! accept it, and renders one report per channel (SPEC §4).
 
+pub mod chat;
 pub mod report;
 pub mod rollout;
 mod slo;
@@ -189,6 +190,7 @@ impl Notifier {
                 }))
                 .unwrap_or_default(),
                 Format::Text => format!("{summary}\n"),
+                Format::Chat => chat::operator(&summary, "info", instance, &[]).render(),
             };
             messages.push(message(
                 topic,
@@ -243,6 +245,7 @@ impl Notifier {
                 }))
                 .unwrap_or_default(),
                 Format::Text => format!("{summary}\n\n{}\n", errors.join("\n")),
+                Format::Chat => chat::operator(&summary, "page", instance, errors).render(),
             };
             messages.push(message(
                 topic,
@@ -379,6 +382,18 @@ fn render(
     let render: fn(&Report) -> String = match spec.format() {
         Format::Json => report::render_json,
         Format::Text => report::render_text,
+        // One message whatever the size: its first items, and how many more.
+        Format::Chat => {
+            let body = chat::drift(&template.summary, sev, instance, revision, &items).render();
+            return vec![message(
+                topic,
+                report::subject("DRIFT", &template.summary),
+                body,
+                "drift",
+                sev,
+                instance,
+            )];
+        }
     };
     report::split(&template, items, render, BODY_LIMIT)
         .into_iter()

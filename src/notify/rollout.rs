@@ -278,6 +278,7 @@ fn render(
         let body = match spec.format() {
             Format::Json => serde_json::to_string_pretty(&e.body).unwrap_or_default(),
             Format::Text => text(&e.summary, &e.body),
+            Format::Chat => super::chat::rollout(&e.summary, sev, instance, &e.body).render(),
         };
         out.push(message(
             topic,

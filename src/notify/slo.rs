@@ -83,6 +83,7 @@ impl Notifier {
                 let body = match channel.format() {
                     Format::Json => p.json(),
                     Format::Text => p.text(),
+                    Format::Chat => super::chat::slo(&p).render(),
                 };
                 out.push(Unsent {
                     message: message(topic, p.subject(), body, "slo", p.severity, instance),

@@ -8,6 +8,7 @@ pub mod deploy_sim;
 pub mod docs;
 pub mod fault_proxy;
 pub mod http_proxy;
+pub mod json_schema;
 pub mod recorded;
 
 use std::io::{Read, Write};
