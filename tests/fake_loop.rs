@@ -614,3 +614,23 @@ fn a_drift_report_that_could_not_be_published_waits_in_the_outbox_and_survives_a
     assert!(restarted.take_outbox().is_empty(), "sent once");
     assert_eq!(aws.sns.published().len(), 1);
 }
+
+#[test]
+fn an_alarm_is_blocked_not_drifted_when_its_topics_cannot_be_read() {
+    let d = desired(&[service("web", 2, ""), CHANNEL.to_owned(), ALARM.to_owned()]);
+    let aws = fake();
+    converge(&d, &aws, &PlanOptions::default());
+    // Found by the fault suite: the topic looked like one to create, the
+    // alarm's live actions like drift, reported twice.
+    aws.sns.fail_next("ListTopics", ErrorKind::Throttled);
+    let observed = block_on(observe(&d, &aws, "default", &mut Memory::default(), now()));
+    let p = plan(&d, &observed, now(), &PlanOptions::default());
+    let alarm = p
+        .steps
+        .iter()
+        .find(|s| s.resource.to_string() == "Alarm/web-cpu")
+        .expect("the alarm's step");
+    assert_eq!(alarm.action, Action::Blocked, "{alarm:#?}");
+    assert!(alarm.changes.is_empty());
+    assert!(!p.has_ops(), "{:#?}", p.steps);
+}

@@ -91,6 +91,14 @@ pub fn plan(
             continue;
         };
         if !arn.starts_with("arn:") {
+            if observed.topics.is_none() {
+                // Unread, not to be created: the live actions are not drift.
+                step.action = Action::Blocked;
+                step.notes.push(
+                    "SNS topics could not be read: the ARNs of its channels are unknown".to_owned(),
+                );
+                return Some(step);
+            }
             step.depends_on
                 .push(DocRef::new(Kind::AlertChannel, channel));
         }
