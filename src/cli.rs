@@ -65,6 +65,8 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// Write one JSON Schema per document kind.
     Crds(CrdsArgs),
+    /// Write documents for the live services of a cluster that no document declares.
+    Import(ImportArgs),
     /// Print the upcoming transitions of every Schedule; makes no AWS calls.
     Schedule(ScheduleArgs),
     /// Print every SLO's burn rates, error budget left and alert state (reads CloudWatch).
@@ -236,6 +238,32 @@ pub struct RunArgs {
     /// Address of /healthz, /readyz, /status, /metrics and POST /sync.
     #[arg(long, env = "ECS_OPERATOR_LISTEN", default_value = "0.0.0.0:8080")]
     pub listen: SocketAddr,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The cluster whose services are imported.
+    #[arg(long, env = "ECS_OPERATOR_CLUSTER")]
+    pub cluster: String,
+    /// Only these services (repeatable); default: every service of the cluster.
+    #[arg(long = "service")]
+    pub services: Vec<String>,
+    /// Directory the files are written to.
+    #[arg(long, default_value = ".")]
+    pub out: PathBuf,
+    /// Each service's task definition as a TaskDefinition document (its
+    /// latest revision's content); otherwise `taskDefinition: family:revision`.
+    #[arg(long)]
+    pub with_task_definitions: bool,
+    /// Overwrite files that exist.
+    #[arg(long)]
+    pub force: bool,
+    /// Documents already written: services they declare are not imported.
+    #[arg(short = 'f', long = "file")]
+    pub files: Vec<PathBuf>,
+    /// `$schema` of the editor line at the top of each file.
+    #[arg(long, default_value = "../crds/document.json")]
+    pub schema: String,
 }
 
 #[derive(Debug, Args)]

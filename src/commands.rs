@@ -11,8 +11,8 @@ use crate::aws::Clients;
 use crate::aws::call::RetryPolicy;
 use crate::aws::s3::SdkS3;
 use crate::cli::{
-    ApplyArgs, CrdsArgs, Files, Guard, HealthcheckArgs, Output, PlanArgs, RunArgs, ScheduleArgs,
-    SloArgs,
+    ApplyArgs, CrdsArgs, Files, Guard, HealthcheckArgs, ImportArgs, Output, PlanArgs, RunArgs,
+    ScheduleArgs, SloArgs,
 };
 use crate::controller::source::DesiredSource;
 use crate::controller::{self, RunOptions, Shared};
@@ -295,12 +295,77 @@ fn spawn_signal_handlers(shared: Arc<Shared>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `import`: one file per live service no document declares.
+pub async fn import(
+    _instance: &str,
+    retry: RetryPolicy,
+    args: &ImportArgs,
+) -> anyhow::Result<ExitCode> {
+    let mut declared = std::collections::BTreeSet::new();
+    if !args.files.is_empty() {
+        let Some(desired) = load(&Files {
+            files: args.files.clone(),
+        }) else {
+            return Ok(ExitCode::from(FAILED));
+        };
+        declared.extend(desired.ecs_services.keys().cloned());
+    }
+    let cluster = crate::aws::ecs::cluster_name(&args.cluster).to_owned();
+    let options = crate::import::ImportOptions {
+        cluster: cluster.clone(),
+        services: args.services.clone(),
+        with_task_definitions: args.with_task_definitions,
+        declared,
+        schema: args.schema.clone(),
+    };
+    for name in &args.services {
+        if options.declared.contains(&(cluster.clone(), name.clone())) {
+            anyhow::bail!("service {cluster}/{name} is already declared by a document in -f");
+        }
+    }
+    let aws = Clients::from_environment(Arc::new(Metrics::default()), retry).await;
+    let files = crate::import::import(&aws, &options, |done, total| {
+        eprintln!("import: {done} of {total} services of {cluster}");
+    })
+    .await
+    .context("reading the cluster")?;
+    let existing: Vec<String> = files
+        .iter()
+        .map(|f| args.out.join(&f.name))
+        .filter(|p| p.exists())
+        .map(|p| p.display().to_string())
+        .collect();
+    if !existing.is_empty() && !args.force {
+        anyhow::bail!(
+            "{} exist already; nothing was written (--force overwrites them)",
+            existing.join(", ")
+        );
+    }
+    std::fs::create_dir_all(&args.out).context("creating the output directory")?;
+    for f in &files {
+        for w in &f.warnings {
+            eprintln!(
+                "warning: {}: environment variable {w} looks like a credential: move it to `secrets` (valueFrom)",
+                f.name
+            );
+        }
+        let path = args.out.join(&f.name);
+        std::fs::write(&path, &f.text).with_context(|| format!("writing {}", path.display()))?;
+    }
+    println!(
+        "import: {} services of {cluster} written to {}",
+        files.len(),
+        args.out.display()
+    );
+    Ok(ExitCode::from(OK))
+}
+
 pub fn crds(args: &CrdsArgs) -> anyhow::Result<ExitCode> {
     let changed = crate::crds::write_all(&args.out)
         .with_context(|| format!("cannot write {}", args.out.display()))?;
     println!(
-        "wrote {} schemas to {} ({} changed)",
-        crate::model::Kind::ALL.len(),
+        "wrote {} schemas (one per kind, and document.json for a file of several) to {} ({} changed)",
+        crate::model::Kind::ALL.len() + 1,
         args.out.display(),
         changed.len()
     );

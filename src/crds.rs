@@ -42,13 +42,45 @@ fn of<S: JsonSchema>() -> Value {
     schemars::schema_for!(Document<S>).to_value()
 }
 
+/// The file of `any_document`: one schema for a file of several kinds.
+pub const ANY_DOCUMENT: &str = "document.json";
+
+/// A document of any kind, by its `kind` (what `import` writes several of
+/// into one file): each kind's schema where its `kind` matches.
+pub fn any_document() -> String {
+    let branches: Vec<Value> = Kind::ALL
+        .iter()
+        .map(|k| {
+            json!({
+                "if": {"properties": {"kind": {"const": k.as_str()}}, "required": ["kind"]},
+                "then": {"$ref": k.schema_file()}
+            })
+        })
+        .collect();
+    let kinds: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+    let value = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "ecs-operator document",
+        "type": "object",
+        "required": ["apiVersion", "kind", "metadata", "spec"],
+        "properties": {"kind": {"enum": kinds}},
+        "allOf": branches
+    });
+    let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
 /// Writes every kind's schema to `dir`; returns the files whose content changed.
 pub fn write_all(dir: &Path) -> std::io::Result<Vec<String>> {
     std::fs::create_dir_all(dir)?;
     let mut changed = Vec::new();
-    for kind in Kind::ALL {
-        let path = dir.join(kind.schema_file());
-        let text = schema(kind);
+    let files = Kind::ALL
+        .into_iter()
+        .map(|k| (k.schema_file(), schema(k)))
+        .chain([(ANY_DOCUMENT, any_document())]);
+    for (file, text) in files {
+        let path = dir.join(file);
         if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
             std::fs::write(&path, text)?;
             changed.push(path.display().to_string());

@@ -95,6 +95,7 @@ fn crds_writes_one_schema_per_kind_equal_to_the_committed_ones() {
             "alert-channel.json",
             "autoscaler.json",
             "discovery-service.json",
+            "document.json",
             "schedule.json",
             "service-level-objective.json",
             "service.json",
