@@ -302,6 +302,8 @@ pub async fn import(
     args: &ImportArgs,
 ) -> anyhow::Result<ExitCode> {
     let mut declared = std::collections::BTreeSet::new();
+    let mut taken = std::collections::BTreeSet::new();
+    let mut families = std::collections::BTreeMap::new();
     if !args.files.is_empty() {
         let Some(desired) = load(&Files {
             files: args.files.clone(),
@@ -309,6 +311,18 @@ pub async fn import(
             return Ok(ExitCode::from(FAILED));
         };
         declared.extend(desired.ecs_services.keys().cloned());
+        use crate::model::Kind;
+        taken.extend(desired.services.keys().map(|n| (Kind::Service, n.clone())));
+        taken.extend(
+            desired
+                .autoscalers
+                .keys()
+                .map(|n| (Kind::Autoscaler, n.clone())),
+        );
+        for (name, td) in &desired.task_definitions {
+            taken.insert((Kind::TaskDefinition, name.clone()));
+            families.insert(td.doc.spec.family_or(name).to_owned(), name.clone());
+        }
     }
     let cluster = crate::aws::ecs::cluster_name(&args.cluster).to_owned();
     let options = crate::import::ImportOptions {
@@ -316,6 +330,8 @@ pub async fn import(
         services: args.services.clone(),
         with_task_definitions: args.with_task_definitions,
         declared,
+        taken,
+        families,
         schema: args.schema.clone(),
     };
     for name in &args.services {

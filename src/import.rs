@@ -29,6 +29,12 @@ pub struct ImportOptions {
     pub with_task_definitions: bool,
     /// ECS services (cluster, name) documents already declare: left out.
     pub declared: BTreeSet<(String, String)>,
+    /// Names documents already given with `-f` use, by kind: a new document
+    /// whose name is taken gets the cluster's name appended.
+    pub taken: BTreeSet<(Kind, String)>,
+    /// Task definition families a TaskDefinition document already declares,
+    /// with its name: a service of one references it instead of a new document.
+    pub families: BTreeMap<String, String>,
     /// `$schema` of the editor line, relative to where the files go.
     pub schema: String,
 }
@@ -61,6 +67,21 @@ pub fn doc_name(aws_name: &str) -> String {
     } else {
         name
     }
+}
+
+/// `doc_name(aws_name)`, or with the cluster appended when `-f` documents
+/// use that name already (the same service name in several clusters).
+fn unique_name(
+    taken: &BTreeSet<(Kind, String)>,
+    kind: Kind,
+    aws_name: &str,
+    cluster: &str,
+) -> String {
+    let name = doc_name(aws_name);
+    if !taken.contains(&(kind, name.clone())) {
+        return name;
+    }
+    doc_name(&format!("{aws_name}-{cluster}"))
 }
 
 fn document<S: Serialize>(kind: Kind, name: &str, spec: S) -> Document<S> {
@@ -153,7 +174,7 @@ pub async fn import<A: Aws>(
         if i > 0 && i % 50 == 0 {
             progress(i, total);
         }
-        let name = doc_name(&s.name);
+        let name = unique_name(&options.taken, Kind::Service, &s.name, &s.cluster);
         let mut docs = Vec::new();
         let mut warnings = Vec::new();
         let source = format!(
@@ -168,10 +189,18 @@ pub async fn import<A: Aws>(
                 families.insert(family.clone(), latest);
             }
             match &families[&family] {
+                // Declared already (another cluster's import): referenced.
+                Some(latest)
+                    if latest.arn == s.task_definition
+                        && options.families.contains_key(&family) =>
+                {
+                    TaskDefinitionName::Ref(options.families[&family].clone())
+                }
                 // The document is the family's latest revision; a service on
                 // an older one would roll to it, so it stays pinned instead.
                 Some(latest) if latest.arn == s.task_definition => {
-                    let td_doc = doc_name(&family);
+                    let td_doc =
+                        unique_name(&options.taken, Kind::TaskDefinition, &family, &s.cluster);
                     if written_families.insert(family.clone()) {
                         let spec = task_definition::spec(latest, &td_doc);
                         warnings.extend(credential_like(&spec));
