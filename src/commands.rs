@@ -304,6 +304,7 @@ pub async fn import(
     let mut declared = std::collections::BTreeSet::new();
     let mut taken = std::collections::BTreeSet::new();
     let mut families = std::collections::BTreeMap::new();
+    let mut channels = std::collections::BTreeMap::new();
     if !args.files.is_empty() {
         let Some(desired) = load(&Files {
             files: args.files.clone(),
@@ -319,6 +320,13 @@ pub async fn import(
                 .keys()
                 .map(|n| (Kind::Autoscaler, n.clone())),
         );
+        taken.extend(desired.alarms.keys().map(|n| (Kind::Alarm, n.clone())));
+        for (name, c) in &desired.channels {
+            let spec = &c.doc.spec;
+            if let Some(topic) = spec.topic_arn.clone().or_else(|| spec.topic_name.clone()) {
+                channels.insert(name.clone(), topic);
+            }
+        }
         for (name, td) in &desired.task_definitions {
             taken.insert((Kind::TaskDefinition, name.clone()));
             families.insert(td.doc.spec.family_or(name).to_owned(), name.clone());
@@ -331,6 +339,7 @@ pub async fn import(
         with_task_definitions: args.with_task_definitions,
         declared,
         taken,
+        channels,
         families,
         schema: args.schema.clone(),
     };

@@ -3,6 +3,7 @@
 //! `= adopt` (SPEC §5). Reads are batched like every observation: services
 //! 10 a call, scalable targets 50.
 
+mod alarm;
 mod autoscaler;
 mod service;
 mod task_definition;
@@ -12,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::aws::autoscaling::{DESCRIBE_TARGETS_BATCH, ScalingApi, resource_id};
+use crate::aws::cloudwatch::CloudWatchApi;
 use crate::aws::ecs::{EcsApi, ObservedService, ObservedTaskDefinition};
 use crate::aws::{Aws, AwsError};
 use crate::model::{API_VERSION, Document, Kind, Metadata};
@@ -32,6 +34,9 @@ pub struct ImportOptions {
     /// Names documents already given with `-f` use, by kind: a new document
     /// whose name is taken gets the cluster's name appended.
     pub taken: BTreeSet<(Kind, String)>,
+    /// AlertChannel documents given with `-f`, with their topic ARN or name:
+    /// an alarm whose actions are their topics notifies them by name.
+    pub channels: BTreeMap<String, String>,
     /// Task definition families a TaskDefinition document already declares,
     /// with its name: a service of one references it instead of a new document.
     pub families: BTreeMap<String, String>,
@@ -165,6 +170,12 @@ pub async fn import<A: Aws>(
     for batch in ids.chunks(DESCRIBE_TARGETS_BATCH) {
         targets.extend(aws.scaling().describe_targets(batch).await?);
     }
+    // One listing serves every service (100 alarms a page).
+    let alarms = if live.is_empty() {
+        Vec::new()
+    } else {
+        aws.cloudwatch().list_alarms().await?
+    };
     // Families are shared by services: each is read and written once.
     let mut families: BTreeMap<String, Option<ObservedTaskDefinition>> = BTreeMap::new();
     let mut written_families = BTreeSet::new();
@@ -241,6 +252,21 @@ pub async fn import<A: Aws>(
                 comment.push_str("\nIt has policies that are not target tracking: targetTracking is left out, so none is touched.");
             }
             docs.push(yaml(&comment, &document(Kind::Autoscaler, &name, spec)));
+        }
+        for a in alarms
+            .iter()
+            .filter(|a| alarm::watches(a, &s.cluster, &s.name))
+        {
+            let alarm_doc = unique_name(&options.taken, Kind::Alarm, &a.config.name, &s.cluster);
+            let Some((spec, left_out)) = alarm::spec(a, &alarm_doc, &name, &options.channels)
+            else {
+                continue;
+            };
+            let mut comment = format!("Imported from CloudWatch alarm {}.", a.arn);
+            if left_out {
+                comment.push_str("\nIts actions are topics no AlertChannel document declares: `notify` is left out, so they are left as they are.");
+            }
+            docs.push(yaml(&comment, &document(Kind::Alarm, &alarm_doc, spec)));
         }
         let text = format!(
             "# yaml-language-server: $schema={}\n{}",
