@@ -5,6 +5,7 @@
 
 mod alarm;
 mod autoscaler;
+mod discovery;
 mod service;
 mod task_definition;
 
@@ -14,6 +15,7 @@ use serde::Serialize;
 
 use crate::aws::autoscaling::{DESCRIBE_TARGETS_BATCH, ScalingApi, resource_id};
 use crate::aws::cloudwatch::CloudWatchApi;
+use crate::aws::discovery::DiscoveryApi;
 use crate::aws::ecs::{EcsApi, ObservedService, ObservedTaskDefinition};
 use crate::aws::{Aws, AwsError};
 use crate::model::{API_VERSION, Document, Kind, Metadata};
@@ -176,9 +178,18 @@ pub async fn import<A: Aws>(
     } else {
         aws.cloudwatch().list_alarms().await?
     };
+    // Cloud Map, only when a service registers into it.
+    let registered = live.iter().any(|s| !s.service_registries.is_empty());
+    let (namespaces, mut cm_services) = if registered {
+        let cm = aws.discovery();
+        (cm.list_namespaces().await?, cm.list_services().await?)
+    } else {
+        (Vec::new(), Vec::new())
+    };
     // Families are shared by services: each is read and written once.
     let mut families: BTreeMap<String, Option<ObservedTaskDefinition>> = BTreeMap::new();
     let mut written_families = BTreeSet::new();
+    let mut written_discovery = BTreeSet::new();
     let mut files = Vec::new();
     let total = live.len();
     for (i, s) in live.iter().enumerate() {
@@ -242,7 +253,35 @@ pub async fn import<A: Aws>(
         };
         let id = resource_id(&s.cluster, &s.name);
         let target = targets.get(&id);
-        let spec = service::spec(s, &name, td_name, target.is_some());
+        let mut spec = service::spec(s, &name, td_name, target.is_some());
+        for r in spec.service_registries.iter_mut().flatten() {
+            let Some(arn) = r.registry_arn.clone() else {
+                continue;
+            };
+            let Some(cm) = cm_services.iter_mut().find(|c| c.arn == arn) else {
+                continue;
+            };
+            if cm.namespace_id.is_empty() {
+                cm.namespace_id = aws.discovery().service_namespace(&cm.id).await?;
+            }
+            let Some(ns) = namespaces.iter().find(|n| n.id == cm.namespace_id) else {
+                continue;
+            };
+            let instances = aws.discovery().list_instances(&cm.id).await?.len();
+            let cm_doc = unique_name(&options.taken, Kind::DiscoveryService, &cm.name, &s.cluster);
+            let Some((cm_spec, why)) = discovery::spec(cm, ns, &cm_doc, instances) else {
+                continue;
+            };
+            if written_discovery.insert(cm.arn.clone()) {
+                let comment = format!("Imported from Cloud Map service {}.\n{why}", cm.arn);
+                docs.push(yaml(
+                    &comment,
+                    &document(Kind::DiscoveryService, &cm_doc, cm_spec),
+                ));
+            }
+            r.registry_arn = None;
+            r.discovery_service = Some(cm_doc);
+        }
         docs.push(yaml(&source, &document(Kind::Service, &name, spec)));
         if let Some(target) = target {
             let policies = aws.scaling().describe_policies(&id).await?;

@@ -35,7 +35,7 @@ fn seed(moto: &Moto, team: &str, prefix: &str) -> Vec<String> {
 /// Imports every cluster of `team` into its own folder (each import given
 /// the folders before it with `-f`, as a team importing cluster by cluster
 /// would), then plans and applies the whole.
-fn check_team(team: &str) {
+fn check_team(team: &str, kinds: &[&str]) {
     let moto = Moto::shared();
     // Short: the seeds' load balancer names are long already.
     let prefix = "im-";
@@ -71,6 +71,13 @@ fn check_team(team: &str) {
     let json: serde_json::Value = serde_json::from_str(&plan.stdout).expect("plan JSON");
     let steps = json["resources"].as_array().expect("resources");
     assert!(!steps.is_empty(), "{team}: nothing imported");
+    for kind in kinds {
+        assert!(
+            steps.iter().any(|s| s["kind"] == *kind),
+            "{team}: no {kind} imported:\n{}",
+            plan.stdout
+        );
+    }
     for s in steps {
         let action = s["action"].as_str().unwrap_or_default();
         assert!(
@@ -99,25 +106,34 @@ fn check_team(team: &str) {
 
 #[test]
 fn gengar_imports_to_adopt_only() {
-    check_team("gengar");
+    check_team(
+        "gengar",
+        &["TaskDefinition", "Service", "DiscoveryService", "Alarm"],
+    );
 }
 
 #[test]
 fn espejo_imports_to_adopt_only() {
-    check_team("espejo");
+    check_team("espejo", &["TaskDefinition", "Service"]);
 }
 
 #[test]
 fn cti_scraper_imports_to_adopt_only() {
-    check_team("cti-scraper");
+    check_team(
+        "cti-scraper",
+        &["TaskDefinition", "Service", "Autoscaler", "Alarm"],
+    );
 }
 
 #[test]
 fn amapiano_imports_to_adopt_only() {
-    check_team("amapiano");
+    check_team(
+        "amapiano",
+        &["TaskDefinition", "Service", "Autoscaler", "Alarm"],
+    );
 }
 
 #[test]
 fn rfp_copilot_imports_to_adopt_only() {
-    check_team("rfp-copilot");
+    check_team("rfp-copilot", &["TaskDefinition", "Service"]);
 }
