@@ -348,7 +348,9 @@ pub async fn import(
             anyhow::bail!("service {cluster}/{name} is already declared by a document in -f");
         }
     }
-    let aws = Clients::from_environment(Arc::new(Metrics::default()), retry).await;
+    let metrics = Arc::new(Metrics::default());
+    let aws = Clients::from_environment(metrics.clone(), retry).await;
+    let started = std::time::Instant::now();
     let files = crate::import::import(&aws, &options, |done, total| {
         eprintln!("import: {done} of {total} services of {cluster}");
     })
@@ -377,10 +379,12 @@ pub async fn import(
         let path = args.out.join(&f.name);
         std::fs::write(&path, &f.text).with_context(|| format!("writing {}", path.display()))?;
     }
+    let calls: u64 = metrics.call_counts().values().sum();
     println!(
-        "import: {} services of {cluster} written to {}",
+        "import: {} services of {cluster} written to {} ({calls} AWS calls, {:.1} s)",
         files.len(),
-        args.out.display()
+        args.out.display(),
+        started.elapsed().as_secs_f64()
     );
     Ok(ExitCode::from(OK))
 }

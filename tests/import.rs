@@ -137,3 +137,56 @@ fn amapiano_imports_to_adopt_only() {
 fn rfp_copilot_imports_to_adopt_only() {
     check_team("rfp-copilot", &["TaskDefinition", "Service"]);
 }
+
+#[test]
+fn import_refuses_to_overwrite_and_to_import_a_declared_service() {
+    let moto = Moto::shared();
+    let clusters = seed(moto, "gengar", "ow-");
+    let cluster = &clusters[0];
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = path_str(dir.path());
+    moto.operator(&["import", "--cluster", cluster, "--out", out])
+        .expect_code(0);
+    let files: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("out")
+        .flatten()
+        .collect();
+    assert_eq!(files.len(), 1);
+    let text = std::fs::read_to_string(files[0].path()).expect("file");
+    assert!(
+        text.starts_with("# yaml-language-server: $schema=../crds/document.json\n"),
+        "{text}"
+    );
+    assert!(root().join("crds/document.json").exists());
+    assert!(
+        text.contains("taskDefinition: ow-gengar-api:1"),
+        "without --with-task-definitions the revision is pinned:\n{text}"
+    );
+    let again = moto.operator(&["import", "--cluster", cluster, "--out", out]);
+    again.expect_code(1);
+    assert!(
+        again.stderr.contains("--force overwrites them"),
+        "{}",
+        again.stderr
+    );
+    moto.operator(&["import", "--cluster", cluster, "--out", out, "--force"])
+        .expect_code(0);
+    let declared = moto.operator(&[
+        "import",
+        "--cluster",
+        cluster,
+        "--service",
+        "ow-gengar-api",
+        "--out",
+        out,
+        "--force",
+        "-f",
+        out,
+    ]);
+    declared.expect_code(1);
+    assert!(
+        declared.stderr.contains("already declared"),
+        "{}",
+        declared.stderr
+    );
+}
