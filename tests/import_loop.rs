@@ -1,7 +1,7 @@
 //! `import` on the in-memory AWS: for generated estates made the way another
 //! tool would make them (launch types and capacity strategies, networks,
 //! deployment settings, registries, tags, task definitions with ECS's echoed
-//! defaults, autoscalers), the plan right after an import is adopt-only, and
+//! defaults, autoscalers, alarms on the service), the plan right after an import is adopt-only, and
 //! after one apply it is empty. moto proves the seeds' estates (`import.rs`).
 
 #[path = "support/fakes.rs"]
@@ -12,6 +12,7 @@ use std::sync::atomic::AtomicBool;
 
 use ecs_operator::apply::apply;
 use ecs_operator::aws::autoscaling::{ScalingApi, TrackingPolicy, resource_id};
+use ecs_operator::aws::cloudwatch::{AlarmConfig, CloudWatchApi, MetricConfig};
 use ecs_operator::aws::ecs::{DeploymentConfig, EcsApi, Registry, ServiceCreate};
 use ecs_operator::desired::Desired;
 use ecs_operator::import::{ImportOptions, import};
@@ -41,6 +42,8 @@ struct Generated {
     env: usize,
     health: bool,
     autoscaler: Option<(u32, u32, u32)>,
+    /// An alarm on the service: (datapoints short of the periods, treat missing data, with actions).
+    alarm: Option<(u32, &'static str, bool)>,
 }
 
 fn generated() -> impl Strategy<Value = Generated> {
@@ -67,11 +70,17 @@ fn generated() -> impl Strategy<Value = Generated> {
             any::<bool>(),
             prop::option::of((0u32..3, 3u32..8, 30u32..600)),
         ),
+        prop::option::of((
+            0u32..2,
+            prop::sample::select(vec!["missing", "notBreaching", "breaching"]),
+            any::<bool>(),
+        )),
     )
         .prop_map(
             |(
                 (spot, count, subnets, public_ip, min_healthy, breaker, exec),
                 (grace, propagate, registry, tags, env, health, autoscaler),
+                alarm,
             )| Generated {
                 spot,
                 count,
@@ -87,6 +96,7 @@ fn generated() -> impl Strategy<Value = Generated> {
                 env,
                 health,
                 autoscaler,
+                alarm,
             },
         )
 }
@@ -201,6 +211,37 @@ fn make(aws: &Aws, i: usize, g: &Generated) {
         };
         block_on(aws.scaling.put_policy(&id, &policy)).expect("policy");
     }
+    if let Some((short, missing, actions)) = g.alarm {
+        let topics = if actions {
+            vec!["arn:aws:sns:us-east-1:123456789012:someone-elses".to_owned()]
+        } else {
+            Vec::new()
+        };
+        let config = AlarmConfig {
+            name: format!("svc_{i} CPU high"),
+            description: Some("made by hand".to_owned()),
+            metric: Some(MetricConfig {
+                namespace: "AWS/ECS".to_owned(),
+                name: "CPUUtilization".to_owned(),
+                dimensions: BTreeMap::from([
+                    ("ClusterName".to_owned(), "prod".to_owned()),
+                    ("ServiceName".to_owned(), format!("svc_{i}")),
+                ]),
+                stat: "Average".to_owned(),
+                period: 300,
+                unit: None,
+            }),
+            metrics: Vec::new(),
+            comparison: "GreaterThanThreshold".to_owned(),
+            threshold: 80.0,
+            evaluation_periods: 3,
+            datapoints_to_alarm: 3 - short,
+            treat_missing_data: missing.to_owned(),
+            alarm_actions: topics.clone(),
+            ok_actions: topics,
+        };
+        block_on(aws.cloudwatch.put_alarm(&config, None, &BTreeMap::new())).expect("alarm");
+    }
 }
 
 fn imported(aws: &Aws) -> Desired {
@@ -229,6 +270,9 @@ proptest! {
             make(&aws, i, g);
         }
         let d = imported(&aws);
+        prop_assert_eq!(d.services.len(), estate.len());
+        prop_assert_eq!(d.alarms.len(), estate.iter().filter(|g| g.alarm.is_some()).count());
+        prop_assert_eq!(d.autoscalers.len(), estate.iter().filter(|g| g.autoscaler.is_some()).count());
         let options = PlanOptions::default();
         let observed = block_on(observe(&d, &aws, "default", &mut Memory::default(), now()));
         let p = plan(&d, &observed, now(), &options);
@@ -264,6 +308,7 @@ fn the_same_estate_imports_to_the_same_bytes() {
         env: 2,
         health: true,
         autoscaler: Some((1, 3, 120)),
+        alarm: Some((1, "breaching", true)),
     };
     let texts = || {
         let aws = fake();
