@@ -28,6 +28,7 @@ pub mod controller;
 pub mod crds;
 pub mod deploy_wait;
 pub mod desired;
+pub mod events;
 pub mod import;
 pub mod lease;
 pub mod load;

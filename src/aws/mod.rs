@@ -167,12 +167,16 @@ pub async fn load_config() -> SdkConfig {
         .connect_timeout(std::time::Duration::from_secs(5))
         .operation_attempt_timeout(std::time::Duration::from_secs(30))
         .build();
-    aws_config::defaults(BehaviorVersion::latest())
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .http_client(http_client())
         .retry_config(retry)
-        .timeout_config(timeouts)
-        .load()
-        .await
+        .timeout_config(timeouts);
+    // `app/ecs-operator` in every call's User-Agent, which CloudTrail records:
+    // how the operator tells its own calls from people's (src/events.rs).
+    if let Ok(name) = aws_config::AppName::new(crate::events::APP_NAME) {
+        loader = loader.app_name(name);
+    }
+    loader.load().await
 }
 
 /// The one HTTPS client: hyper 1 + rustls on ring (plain HTTP works too, for emulators).
