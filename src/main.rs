@@ -39,7 +39,7 @@ fn main() -> ExitCode {
             Command::Apply(args) => Ok(commands::apply(&cli.instance, cli.retry(), args).await),
             Command::Run(args) => commands::run(&cli.instance, cli.retry(), args).await,
             Command::Crds(args) => commands::crds(args),
-            Command::Import(args) => commands::import(&cli.instance, cli.retry(), args).await,
+            Command::Import(args) => commands::import(cli.retry(), args).await,
             Command::Schedule(args) => Ok(commands::schedule(args)),
             Command::Slo(args) => Ok(commands::slo(cli.retry(), args).await),
             Command::Healthcheck(args) => Ok(commands::healthcheck(args)),

@@ -8,7 +8,6 @@
 mod support;
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use ecs_operator::model::duration::Duration as Window;
 use ecs_operator::notify::chat::{DESCRIPTION_MAX, TITLE_MAX, drift, operator, rollout, slo};
@@ -18,7 +17,7 @@ use ecs_operator::slo::page::{Page, WindowRate};
 use serde_json::{Value, json};
 use support::controller::Controller;
 use support::json_schema::violations;
-use support::{Moto, docs, path_str, platform, poll, root, unique, write_docs};
+use support::{Moto, docs, path_str, platform, root, unique, write_docs};
 
 fn at() -> jiff::Timestamp {
     "2026-11-23T08:00:00Z".parse().expect("instant")
@@ -238,18 +237,15 @@ fn a_subscriber_of_a_chat_channel_receives_messages_in_the_custom_notification_s
     let dir = write_docs(&[("web.yaml", format!("{service}---\n{channel}"))]);
     let ctl = Controller::start(moto, path_str(dir.path()), &unique("inst"), "1s", &[], &[]);
     let mut got = Vec::new();
-    poll(
-        Duration::from_secs(60),
+    moto.receive_until(
+        &url,
+        &mut got,
         "the `operator started` message arrives",
-        || {
-            got.extend(moto.receive(&url));
-            !got.is_empty()
-        },
+        |got| !got.is_empty(),
     );
     // A drift by hand: its report comes as a chat message too.
     support::scale_by_hand(moto, &cluster, "web", 7);
-    poll(Duration::from_secs(60), "the drift report arrives", || {
-        got.extend(moto.receive(&url));
+    moto.receive_until(&url, &mut got, "the drift report arrives", |got| {
         got.iter()
             .any(|m| m["MessageAttributes"]["event"]["Value"] == "drift")
     });

@@ -252,12 +252,12 @@ fn the_image_runs_as_its_task_definition_runs_it() {
     });
     // The channel's topic exists and the controller told on-call it started.
     let mut got = Vec::new();
-    poll(
-        Duration::from_secs(60),
+    moto.receive_until(
+        &url,
+        &mut got,
         "the `operator started` message arrives",
-        || {
-            got.extend(moto.receive(&url));
-            got.iter().any(|m: &serde_json::Value| {
+        |got| {
+            got.iter().any(|m| {
                 m["Subject"]
                     .as_str()
                     .is_some_and(|s| s.contains("operator started"))

@@ -13,11 +13,7 @@ use crate::cli::{Files, ImportArgs};
 use crate::metrics::Metrics;
 
 /// `import`: one file per live service no document declares.
-pub async fn import(
-    _instance: &str,
-    retry: RetryPolicy,
-    args: &ImportArgs,
-) -> anyhow::Result<ExitCode> {
+pub async fn import(retry: RetryPolicy, args: &ImportArgs) -> anyhow::Result<ExitCode> {
     let mut declared = std::collections::BTreeSet::new();
     let mut taken = std::collections::BTreeSet::new();
     let mut families = std::collections::BTreeMap::new();

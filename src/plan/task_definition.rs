@@ -82,7 +82,13 @@ pub fn plan_all(
     observed: &Observed,
     options: &PlanOptions,
 ) -> (Vec<Step>, BTreeMap<String, Revision>) {
-    let used = in_use(observed);
+    // What services and tasks use matters only to retention and prune, which
+    // need listed revisions: a steady plan at 10,000 services builds no set.
+    let used = if observed.active_revisions.is_empty() {
+        BTreeSet::new()
+    } else {
+        in_use(observed)
+    };
     let mut steps = Vec::with_capacity(desired.task_definitions.len());
     let mut revisions = BTreeMap::new();
     for (name, td) in &desired.task_definitions {
@@ -123,7 +129,8 @@ fn plan_one(
         tags.insert(CONTENT_TAG.to_owned(), hash.clone());
         tags
     };
-    let register = Op::RegisterTaskDefinition {
+    // Built only when a revision is registered: most loops register none.
+    let register = || Op::RegisterTaskDefinition {
         content: Box::new(register_content(spec, family)),
         tags: tags(),
     };
@@ -135,7 +142,7 @@ fn plan_one(
             desired: json!(format!("{family}:1")),
             decided_by: None,
         });
-        step.ops.push(register);
+        step.ops.push(register());
         return pending(step, family);
     };
     step.arn = Some(latest.arn.clone());
@@ -199,7 +206,7 @@ fn plan_one(
     } else {
         Action::Update
     };
-    step.ops.push(register);
+    step.ops.push(register());
     pending(step, family)
 }
 

@@ -224,6 +224,20 @@ impl Moto {
         serde_json::from_slice(&self.platform(&["receive", url]).stdout).expect("messages")
     }
 
+    /// Adds what the queue receives to `got` until `done(got)` holds (60 s at most).
+    pub fn receive_until(
+        &self,
+        url: &str,
+        got: &mut Vec<serde_json::Value>,
+        what: &str,
+        done: impl Fn(&[serde_json::Value]) -> bool,
+    ) {
+        poll(Duration::from_secs(60), what, || {
+            got.extend(self.receive(url));
+            done(got)
+        });
+    }
+
     /// Puts one value per (minutes ago, value) of a metric, as an application would.
     pub fn put_metric(
         &self,
