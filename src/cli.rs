@@ -225,6 +225,11 @@ pub struct RunArgs {
     /// the platform team's, so a dead operator pages even if no AlertChannel does.
     #[arg(long, env = "ECS_OPERATOR_HEARTBEAT_TOPIC", value_delimiter = ',')]
     pub heartbeat_topic: Vec<String>,
+    /// SQS queue URL that EventBridge rules feed with ECS events and the
+    /// CloudTrail events of the APIs the operator owns: a change is corrected
+    /// within seconds, and reports say who made it. The lease holder reads it.
+    #[arg(long, env = "ECS_OPERATOR_EVENTS_QUEUE")]
+    pub events_queue: Option<String>,
     /// DynamoDB table of the leader lease (key `name`, a string): replicas
     /// take turns, only the holder writes. Unset: one replica, no lease.
     #[arg(long, env = crate::lease::TABLE_VARIABLE)]

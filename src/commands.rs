@@ -268,7 +268,28 @@ pub async fn run(instance: &str, retry: RetryPolicy, args: &RunArgs) -> anyhow::
             .await
     });
     spawn_signal_handlers(shared.clone())?;
+    let intake = match &args.events_queue {
+        Some(url) => {
+            tracing::info!(queue = %url, "reading events from the queue while this replica leads");
+            let queue = crate::aws::sqs::SdkQueue::new(
+                &crate::aws::load_config().await,
+                shared.metrics.clone(),
+                retry,
+            );
+            Some(tokio::spawn(crate::watch::intake::run(
+                queue,
+                url.clone(),
+                shared.clone(),
+            )))
+        }
+        None => None,
+    };
     controller::run(options, aws, shared.clone()).await;
+    shared.request_stop();
+    if let Some(intake) = intake {
+        // Deletes what the last passes consumed; a receive in flight is dropped.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), intake).await;
+    }
     // The last write is done: give the lease up so a standby takes over at once.
     if let (Some(release), Some(task)) = (release, lease_task) {
         let _ = release.send(());

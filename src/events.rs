@@ -6,7 +6,7 @@
 #[cfg(test)]
 mod tests;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The SDK's app name: CloudTrail records `app/ecs-operator` in the
@@ -43,7 +43,7 @@ pub enum ResourceKey {
 }
 
 /// Who made a change, from CloudTrail's `userIdentity` (SPEC §4 `changedBy`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Actor {
     pub arn: String,
@@ -57,6 +57,21 @@ pub struct Actor {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub at: Option<String>,
     pub event_id: String,
+    /// The AWS service that made the call for the principal (`invokedBy`):
+    /// Application Auto Scaling scaling a service within its bounds is not drift.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invoked_by: Option<String>,
+}
+
+/// Application Auto Scaling's `invokedBy`.
+pub const AUTOSCALING: &str = "application-autoscaling.amazonaws.com";
+
+impl Actor {
+    /// Application Auto Scaling acting on its own (a scaling activity).
+    pub fn is_autoscaling(&self) -> bool {
+        self.invoked_by.as_deref() == Some(AUTOSCALING)
+            || self.arn.contains("AWSServiceRoleForApplicationAutoScaling")
+    }
 }
 
 impl Actor {
@@ -100,7 +115,7 @@ pub enum Parsed {
         kind: EventKind,
         keys: Vec<ResourceKey>,
         #[serde(skip_serializing_if = "Option::is_none")]
-        actor: Option<Actor>,
+        actor: Option<Box<Actor>>,
         /// `SERVICE_DEPLOYMENT_FAILED` and the like, for rollout tracking.
         #[serde(skip_serializing_if = "Option::is_none")]
         event_name: Option<String>,
@@ -224,12 +239,13 @@ fn api_call(id: String, detail: &Value, own_agent: &str) -> Parsed {
         user_agent,
         at: text(detail, &["eventTime"]).map(str::to_owned),
         event_id: text(detail, &["eventID"]).unwrap_or(&id).to_owned(),
+        invoked_by: text(identity, &["invokedBy"]).map(str::to_owned),
     };
     Parsed::Wake {
         id,
         kind: EventKind::ApiCall,
         keys,
-        actor: Some(actor),
+        actor: Some(Box::new(actor)),
         event_name: text(detail, &["eventName"]).map(str::to_owned),
     }
 }

@@ -39,3 +39,4 @@ pub mod observe;
 pub mod observed;
 pub mod plan;
 pub mod slo;
+pub mod watch;

@@ -51,6 +51,17 @@ struct ResultLabels {
     result: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EventLabels {
+    kind: &'static str,
+    result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PassLabels {
+    kind: &'static str,
+}
+
 /// Every metric the operator exports, plus call counts readable in-process
 /// (the `apply` summary and the tests count writes with them).
 pub struct Metrics {
@@ -66,15 +77,24 @@ pub struct Metrics {
     slo_budget: Family<SloLabels, Gauge<f64, AtomicU64>>,
     service_health: Family<HealthLabels, Gauge>,
     rollouts: Family<ResultLabels, Counter>,
+    events: Family<EventLabels, Counter>,
+    passes: Family<PassLabels, Counter>,
+    events_oldest: Gauge<f64, AtomicU64>,
     counts: Mutex<BTreeMap<String, u64>>,
 }
 
 /// Operations that change the estate; everything else is a read. The
 /// heartbeat's PutMetricData is telemetry and the lease's UpdateItem
-/// coordination (a standby makes one every renew period), not changes to
-/// anything owned.
+/// coordination (a standby makes one every renew period), and the events
+/// queue's receives and deletes bookkeeping: none changes anything owned.
 pub fn is_write(operation: &str) -> bool {
-    !["PutMetricData", "UpdateItem"].contains(&operation)
+    ![
+        "PutMetricData",
+        "UpdateItem",
+        "ReceiveMessage",
+        "DeleteMessageBatch",
+    ]
+    .contains(&operation)
         && !["Describe", "List", "Get"]
             .iter()
             .any(|p| operation.starts_with(p))
@@ -145,8 +165,29 @@ impl Default for Metrics {
             "ECS deployments followed to their end, by result (completed, failed, rolled_back)",
             rollouts.clone(),
         );
+        let events = Family::<EventLabels, Counter>::default();
+        registry.register(
+            "events",
+            "Messages read from the events queue, by kind (serviceAction, deploymentStateChange, apiCall, other) and result (accepted, ignored, duplicate)",
+            events.clone(),
+        );
+        let passes = Family::<PassLabels, Counter>::default();
+        registry.register(
+            "passes",
+            "Reconcile passes by kind: full (the periodic loop, a sync, a flood of events) or targeted (the resources events named)",
+            passes.clone(),
+        );
+        let events_oldest = Gauge::<f64, AtomicU64>::default();
+        registry.register(
+            "events_oldest_pending_seconds",
+            "Age of the oldest event received and not yet acted on (0 when none waits)",
+            events_oldest.clone(),
+        );
         Metrics {
             registry,
+            events,
+            passes,
+            events_oldest,
             service_health,
             rollouts,
             slo_burn_rate,
@@ -262,6 +303,20 @@ impl Metrics {
 
     pub fn rollout_ended(&self, result: &'static str) {
         self.rollouts.get_or_create(&ResultLabels { result }).inc();
+    }
+
+    pub fn event(&self, kind: &'static str, result: &'static str) {
+        self.events
+            .get_or_create(&EventLabels { kind, result })
+            .inc();
+    }
+
+    pub fn pass(&self, kind: &'static str) {
+        self.passes.get_or_create(&PassLabels { kind }).inc();
+    }
+
+    pub fn events_oldest_pending(&self, seconds: f64) {
+        self.events_oldest.set(seconds);
     }
 
     /// The Prometheus text exposition.

@@ -11,8 +11,10 @@ use crate::desired::Desired;
 use crate::observed::{Memory, Observed};
 
 mod rollouts;
+mod scoped;
 mod task_definitions;
 use jiff::Timestamp;
+pub use scoped::observe_scoped;
 
 use crate::aws::cloudwatch::{CloudWatchApi, DESCRIBE_ALARMS_BATCH};
 use crate::aws::discovery::{DiscoveryApi, ECS_ATTRIBUTE};
@@ -37,7 +39,7 @@ pub async fn observe<A: Aws>(
     let mut observed = observe_ecs(desired, aws.ecs()).await;
     task_definitions::observe_task_definitions(desired, aws.ecs(), instance, memory, &mut observed)
         .await;
-    rollouts::observe_rollouts(desired, aws.ecs(), memory, &mut observed).await;
+    rollouts::observe_rollouts(desired, aws.ecs(), memory, &mut observed, None).await;
     observe_scaling(desired, aws.scaling(), instance, &mut observed).await;
     observe_discovery(desired, aws, memory, now, &mut observed).await;
     observe_topics(desired, aws.sns(), &mut observed).await;

@@ -38,6 +38,7 @@ fn item(resource: &str, field: &str, actual: Value, desired: Value, action: Item
             .then(|| "ecs:UpdateService: ThrottlingException: Rate exceeded".to_owned()),
         first_seen: at(),
         revision: "3f9a0c1d2e4b".to_owned(),
+        changed_by: None,
     }
 }
 

@@ -60,7 +60,10 @@ const IMPLIED: [(&str, &str); 15] = [
 ];
 
 /// Operations whose IAM action has another name (Service Authorization Reference).
-const ACTION_OF: [(&str, &str); 1] = [("s3:ListObjectsV2", "s3:ListBucket")];
+const ACTION_OF: [(&str, &str); 2] = [
+    ("s3:ListObjectsV2", "s3:ListBucket"),
+    ("sqs:DeleteMessageBatch", "sqs:DeleteMessage"),
+];
 
 /// Every `.call(SERVICE, "Operation", ..)` of `src/aws/`, as the IAM action
 /// `prefix:Operation` (or its `ACTION_OF`): each SDK call goes through
@@ -446,6 +449,10 @@ fn the_template_runs_the_task_definition_with_the_policy_and_one_writer() {
             (None | Some("DesiredStateInImage"), e) => always.push(e.clone()),
             (Some("HasLeaseTable"), e) => with_lease.push(e.clone()),
             (Some("DesiredStateInS3"), e) => in_s3.push(e.clone()),
+            (Some("HasEventsQueue"), e) => {
+                assert_eq!(e["Name"], "ECS_OPERATOR_EVENTS_QUEUE");
+                assert_eq!(e["Value"], serde_json::json!({"Ref": "EventsQueue"}));
+            }
             (Some("HasHeartbeatTopic"), e) => {
                 assert_eq!(e["Name"], "ECS_OPERATOR_HEARTBEAT_TOPIC");
                 assert_eq!(e["Value"], serde_json::json!({"Ref": "HeartbeatTopicArn"}));
@@ -484,10 +491,25 @@ fn the_template_runs_the_task_definition_with_the_policy_and_one_writer() {
         .filter(|(c, _)| *c == "DesiredStateInS3")
         .map(|(_, st)| *st)
         .collect();
+    let events_grants: Vec<&serde_json::Value> = conditional
+        .iter()
+        .filter(|(c, _)| *c == "HasEventsQueue")
+        .map(|(_, st)| *st)
+        .collect();
     assert_eq!(
-        lease_grants.len() + s3_grants.len(),
+        lease_grants.len() + s3_grants.len() + events_grants.len(),
         conditional.len(),
         "{conditional:?}"
+    );
+    // The queue's two actions, on the stack's queue only.
+    assert_eq!(events_grants.len(), 1, "{conditional:?}");
+    assert_eq!(
+        events_grants[0]["Action"],
+        serde_json::json!(["sqs:ReceiveMessage", "sqs:DeleteMessage"])
+    );
+    assert_eq!(
+        events_grants[0]["Resource"],
+        serde_json::json!({"Fn::GetAtt": ["EventsQueue", "Arn"]})
     );
     assert_eq!(
         s3_grants.first().map(|st| &st["Action"]),
@@ -538,6 +560,81 @@ fn the_template_runs_the_task_definition_with_the_policy_and_one_writer() {
         (&serde_json::json!(0), &serde_json::json!(100))
     );
     assert_eq!(r["Service"]["Properties"]["DesiredCount"], 1);
+}
+
+#[test]
+fn the_events_queue_is_encrypted_fed_by_two_rules_only_and_takes_write_calls_only() {
+    let t = template();
+    let r = &t["Resources"];
+    for name in [
+        "EventsQueue",
+        "EventsDeadLetterQueue",
+        "EventsQueuePolicy",
+        "ApiCallRule",
+        "EcsRule",
+    ] {
+        assert_eq!(r[name]["Condition"], "HasEventsQueue", "{name}");
+    }
+    for name in ["Trail", "TrailBucket", "TrailBucketPolicy"] {
+        assert_eq!(r[name]["Condition"], "HasTrail", "{name}");
+    }
+    let queue = &r["EventsQueue"]["Properties"];
+    assert_eq!(queue["SqsManagedSseEnabled"], true);
+    assert_eq!(
+        r["EventsDeadLetterQueue"]["Properties"]["SqsManagedSseEnabled"],
+        true
+    );
+    assert_eq!(
+        queue["RedrivePolicy"]["deadLetterTargetArn"],
+        serde_json::json!({"Fn::GetAtt": ["EventsDeadLetterQueue", "Arn"]})
+    );
+    // Longer than the operator's long poll, which must outlast no attempt timeout.
+    assert!(queue["VisibilityTimeout"].as_u64().is_some_and(|v| v > 20));
+    let statement = &r["EventsQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"];
+    assert_eq!(statement.as_array().map(Vec::len), Some(1));
+    assert_eq!(statement[0]["Principal"]["Service"], "events.amazonaws.com");
+    assert_eq!(statement[0]["Action"], "sqs:SendMessage");
+    assert_eq!(
+        statement[0]["Condition"]["ArnEquals"]["aws:SourceArn"],
+        serde_json::json!([
+            {"Fn::GetAtt": ["ApiCallRule", "Arn"]},
+            {"Fn::GetAtt": ["EcsRule", "Arn"]}
+        ])
+    );
+    let api = &r["ApiCallRule"]["Properties"]["EventPattern"];
+    assert_eq!(
+        api["detail"]["errorCode"],
+        serde_json::json!([{"exists": false}])
+    );
+    assert_eq!(api["source"][2], "aws.monitoring", "CloudWatch's source");
+    let names = api["detail"]["eventName"].as_array().expect("event names");
+    for name in names {
+        let name = name.as_str().expect("name");
+        assert!(
+            !["Describe", "List", "Get"]
+                .iter()
+                .any(|p| name.starts_with(p)),
+            "{name} is a read"
+        );
+    }
+    let ecs = &r["EcsRule"]["Properties"]["EventPattern"];
+    assert_eq!(
+        ecs["detail-type"],
+        serde_json::json!(["ECS Service Action", "ECS Deployment State Change"])
+    );
+    for rule in ["ApiCallRule", "EcsRule"] {
+        let target = &r[rule]["Properties"]["Targets"][0];
+        assert_eq!(
+            target["Arn"],
+            serde_json::json!({"Fn::GetAtt": ["EventsQueue", "Arn"]})
+        );
+        assert_eq!(
+            target["DeadLetterConfig"]["Arn"],
+            serde_json::json!({"Fn::GetAtt": ["EventsDeadLetterQueue", "Arn"]}),
+            "{rule}"
+        );
+    }
+    assert_eq!(r["Trail"]["Properties"]["IsLogging"], true);
 }
 
 /// The operator arguments of every `docker run … "<image>" ARGS` line of the workflow.

@@ -161,6 +161,7 @@ fn on_moto(n: usize) {
         .expect("port")
         .port();
     let listen = format!("127.0.0.1:{port}");
+    let queue = support::events::events_queue(moto);
     let mut child = moto
         .operator_command(&[
             "run",
@@ -172,6 +173,8 @@ fn on_moto(n: usize) {
             &listen,
             "--instance",
             &prefix,
+            "--events-queue",
+            &queue,
         ])
         .stdout(std::process::Stdio::null())
         .spawn()
@@ -202,7 +205,8 @@ fn on_moto(n: usize) {
         calls = m1
             .iter()
             .map(|(k, v)| (k.clone(), v - m0.get(k).copied().unwrap_or(0)))
-            .filter(|(_, v)| *v > 0)
+            // The events queue's long poll is the intake's, not the loop's.
+            .filter(|(k, v)| *v > 0 && !k.starts_with("sqs:"))
             .collect();
         writes += calls
             .iter()
@@ -258,6 +262,7 @@ fn on_moto(n: usize) {
         })
     });
     let drift = t.elapsed().as_secs_f64();
+    let targeted = targeted_passes(moto, port, &prefix, &queue);
     let rss = peak_rss_mib(pid);
     let _ = child.kill();
     let _ = child.wait();
@@ -286,6 +291,9 @@ fn on_moto(n: usize) {
     println!(
         "| drift on 20 services → corrected (sync requested, ≤ 5 s of coalescing included) | {drift:.2} s |"
     );
+    for line in &targeted {
+        println!("{line}");
+    }
     println!("| controller peak RSS | {rss:.1} MiB |");
     println!("\n| operation | calls per no-op loop | floor |\n|---|---|---|");
     for (op, n) in &calls {
@@ -294,6 +302,103 @@ fn on_moto(n: usize) {
             .map_or_else(|| "–".to_owned(), |f| f.to_string());
         println!("| {op} | {n} | {f} |");
     }
+}
+
+/// Events on one service (`--events-queue`): a hand-made desiredCount change
+/// and its CloudTrail event, 5 times (event sent → corrected, and the pass's
+/// AWS calls); then an event on a service with an Autoscaler, an Alarm and a
+/// Cloud Map registration (the widest targeted pass). Table rows.
+fn targeted_passes(moto: &Moto, port: u16, prefix: &str, queue: &str) -> Vec<String> {
+    use support::events::{ALICE, send, update_service};
+    let ecs = moto.ecs();
+    let desired_count = |c: &str, s: &str| {
+        block_on(ecs.describe_services().cluster(c).services(s).send())
+            .ok()
+            .and_then(|o| o.services().first().map(|s| s.desired_count()))
+    };
+    let passes = || {
+        status(port)["eventsQueue"]["targetedPasses"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    let full = || {
+        status(port)["eventsQueue"]["fullPasses"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    let (cluster, service) = (format!("{prefix}-c1"), "s1".to_owned());
+    let full_before = full();
+    let (mut took, mut calls) = (Vec::new(), Vec::new());
+    for i in 0..5 {
+        let _ = block_on(
+            ecs.update_service()
+                .cluster(&cluster)
+                .service(&service)
+                .desired_count(5 + i)
+                .send(),
+        );
+        let before = passes();
+        let t = Instant::now();
+        send(
+            moto,
+            queue,
+            &[update_service(
+                &unique("id"),
+                &cluster,
+                &service,
+                ALICE,
+                "aws-cli/2",
+            )],
+        );
+        poll(Duration::from_secs(120), "the event's correction", || {
+            desired_count(&cluster, &service) == Some(1)
+        });
+        took.push(t.elapsed().as_secs_f64());
+        poll(
+            Duration::from_secs(60),
+            "the targeted pass is recorded",
+            || passes() > before,
+        );
+        calls.push(
+            status(port)["lastTargetedPass"]["calls"]
+                .as_f64()
+                .unwrap_or(f64::NAN),
+        );
+    }
+    // s0: an Autoscaler, an Alarm, a Cloud Map service, its TaskDefinition.
+    let before = passes();
+    let cluster0 = format!("{prefix}-c0");
+    send(
+        moto,
+        queue,
+        &[update_service(
+            &unique("id"),
+            &cluster0,
+            "s0",
+            ALICE,
+            "aws-cli/2",
+        )],
+    );
+    poll(Duration::from_secs(60), "the widest targeted pass", || {
+        passes() > before
+    });
+    let wide = &status(port)["lastTargetedPass"];
+    vec![
+        format!(
+            "| event on 1 service → corrected, targeted pass (median of 5; full passes meanwhile: {}) | {:.2} s |",
+            full() - full_before,
+            median(took)
+        ),
+        format!(
+            "| AWS calls of that targeted pass (median of 5) | {} |",
+            median(calls)
+        ),
+        format!(
+            "| AWS calls of a targeted pass on a service with an Autoscaler, an Alarm and a Cloud Map service ({}) | {} |",
+            wide["resources"].as_array().map(Vec::len).unwrap_or(0),
+            wide["calls"]
+        ),
+    ]
 }
 
 fn wait_loop_sync(port: u16) {

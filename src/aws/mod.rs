@@ -10,6 +10,7 @@ pub mod ecs;
 pub mod fake;
 pub mod s3;
 pub mod sns;
+pub mod sqs;
 
 use std::fmt;
 

@@ -32,14 +32,23 @@ async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
 }
 
 async fn status(State(shared): State<Arc<Shared>>) -> Response {
-    let body = match shared.status.read() {
-        Ok(s) => serde_json::to_string_pretty(&*s).unwrap_or_default(),
-        Err(_) => String::from("{}"),
+    let mut value = match shared.status.read() {
+        Ok(s) => serde_json::to_value(&*s).unwrap_or_default(),
+        Err(_) => serde_json::json!({}),
     };
+    if let Some(queue) = shared.watch.snapshot() {
+        value["eventsQueue"] = serde_json::to_value(queue).unwrap_or_default();
+    }
+    let body = serde_json::to_string_pretty(&value).unwrap_or_default();
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
+    let oldest = shared
+        .watch
+        .snapshot()
+        .and_then(|q| q.oldest_pending_seconds);
+    shared.metrics.events_oldest_pending(oldest.unwrap_or(0.0));
     (
         [(
             header::CONTENT_TYPE,

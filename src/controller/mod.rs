@@ -3,9 +3,11 @@
 
 mod backoff;
 pub mod http;
+mod pass;
 mod slo;
 pub mod source;
 pub mod status;
+mod targeted;
 mod wait;
 
 use std::path::PathBuf;
@@ -16,20 +18,22 @@ use std::time::{Duration, Instant};
 use jiff::Timestamp;
 use tokio::sync::Notify;
 
-use crate::apply::{self, Outcome};
+use crate::apply::Outcome;
 use crate::aws::Aws;
 use crate::aws::cloudwatch::CloudWatchApi;
 use crate::aws::sns::SnsApi;
 use crate::desired::Desired;
 use crate::lease::LeaseHandle;
 use crate::metrics::Metrics;
-use crate::notify::Notifier;
+use crate::notify::{Causes, Notifier};
 use crate::observe::observe;
-use crate::plan::alert_channel::topic_arns;
 use crate::plan::{PlanOptions, plan};
+use crate::watch::{Pending, Watch, scope};
+use pass::{Extra, LoopState, act};
 use source::{DesiredSource, Read};
 use status::{LoopReport, RoleStatus, Status};
-use wait::{until, wait};
+use targeted::Next;
+use wait::{Woke, settle, until, wait};
 
 /// A requested sync runs at most once per this period, so /sync cannot hammer AWS.
 pub const SYNC_COALESCE: Duration = Duration::from_secs(5);
@@ -71,6 +75,8 @@ pub struct Shared {
     pub inputs: RwLock<Option<Inputs>>,
     /// Whether this replica may write now (always, without `--lease-table`).
     pub lease: LeaseHandle,
+    /// Events from the queue (`--events-queue`), waiting for a pass.
+    pub watch: Watch,
     interval: Duration,
     last_loop_end: Mutex<Option<Instant>>,
 }
@@ -94,6 +100,7 @@ impl Shared {
             stopped: Notify::new(),
             notifier: Mutex::new(Notifier::new(options.state_file.clone())),
             inputs: RwLock::new(None),
+            watch: Watch::default(),
             interval: options.interval,
             last_loop_end: Mutex::new(None),
         }
@@ -113,7 +120,7 @@ impl Shared {
         }
     }
 
-    fn stopping(&self) -> bool {
+    pub fn stopping(&self) -> bool {
         self.stop.load(Ordering::SeqCst)
     }
 
@@ -164,19 +171,15 @@ pub async fn run<A: Aws + 'static>(options: RunOptions, aws: A, shared: Arc<Shar
 }
 
 async fn reconcile<A: Aws>(options: &RunOptions, aws: &A, shared: &Arc<Shared>) {
-    let mut last_good: Option<Arc<Desired>> = None;
-    let mut memory = crate::observed::Memory::default();
-    let mut announced = false;
-    let mut last_topics: std::collections::BTreeMap<String, String> =
-        std::collections::BTreeMap::new();
+    let mut st = LoopState::default();
     let mut seen_revision: Option<String> = None;
-    let mut backoffs = backoff::Backoffs::default();
     let mut source = options.source.clone();
     // Since when the S3 set has been incomplete (documents newer than REVISION).
     let mut incomplete_since: Option<Instant> = None;
+    // Events a targeted pass could not cover: the next full pass takes them.
+    let mut carried = Pending::default();
     while !shared.stopping() {
         let started = Instant::now();
-        let last_start = Some(started);
         let started_at = Timestamp::now();
         let mut errors = Vec::new();
         let mut rejected: Option<(String, Vec<String>)> = None;
@@ -190,8 +193,8 @@ async fn reconcile<A: Aws>(options: &RunOptions, aws: &A, shared: &Arc<Shared>) 
                 match Desired::from_source(&source) {
                     Ok(desired) => {
                         tracing::info!(revision = %desired.revision, documents = desired.count(), "desired state loaded");
-                        last_good = Some(Arc::new(desired));
-                        backoffs.clear();
+                        st.last_good = Some(Arc::new(desired));
+                        st.backoffs.clear();
                         if let Ok(mut s) = shared.status.write() {
                             s.rejected = None;
                         }
@@ -214,20 +217,23 @@ async fn reconcile<A: Aws>(options: &RunOptions, aws: &A, shared: &Arc<Shared>) 
             Read::Failed(e) => errors.push(format!("cannot read desired state: {e}")),
         }
         // A standby observes and plans like a dry run: no writes, no messages.
-        let leader = shared.lease.may_write(Instant::now());
-        let writing = leader && !options.dry_run;
+        let writing = shared.lease.may_write(Instant::now()) && !options.dry_run;
         if let Ok(mut s) = shared.status.write() {
             s.role = shared.lease.role().map(|r| RoleStatus::of(&r));
         }
+        // Events waiting are covered by this pass; their actors name who
+        // changed what.
+        let mut events = std::mem::take(&mut carried);
+        events.merge(shared.watch.take());
         let mut outcome = Outcome::default();
         let mut drifted = 0;
         let mut next_transition = None;
-        if let Some(desired) = &last_good {
+        if let Some(desired) = st.last_good.clone() {
             let observed = observe(
-                desired,
+                &desired,
                 aws,
                 &options.plan.instance,
-                &mut memory,
+                &mut st.memory,
                 Timestamp::now(),
             )
             .await;
@@ -237,132 +243,28 @@ async fn reconcile<A: Aws>(options: &RunOptions, aws: &A, shared: &Arc<Shared>) 
                     .iter()
                     .map(|(scope, e)| format!("{scope}: {e}")),
             );
-            let plan = plan(desired, &observed, Timestamp::now(), &options.plan);
+            let plan = plan(&desired, &observed, Timestamp::now(), &options.plan);
             next_transition = plan.next_transition();
             shared.metrics.service_health(&plan);
             drifted = plan.steps.iter().filter(|s| s.action.is_change()).count();
-            for step in plan.steps.iter().filter(|s| s.action.is_change()) {
-                for c in &step.changes {
-                    tracing::info!(resource = %step.resource, action = step.action.key(), revision = %plan.revision, field = %c.field, actual = %c.actual, desired = %c.desired, "drift");
-                }
-            }
-            if writing {
-                let now = Instant::now();
-                // Checked before every write: a lease that could not be renewed stops them.
-                // Asked before every write, and before every retry of one: a
-                // write's retries must not outlast the lease.
-                let guard = shared.clone();
-                let halt = move || guard.stopping() || !guard.lease.may_write(Instant::now());
-                let halted: Arc<dyn Fn() -> bool + Send + Sync> = Arc::new(halt.clone());
-                outcome = crate::aws::call::with_write_guard(
-                    halted,
-                    apply::apply(&plan, aws, &halt, |r| backoffs.ready(r, now)),
-                )
-                .await;
-                memory.forget_tagged(&plan);
-                let now = Instant::now();
-                for step in &outcome.steps {
-                    match &step.error {
-                        Some(e) => backoffs.failed(&step.resource, e, now),
-                        None => backoffs.succeeded(&step.resource),
-                    }
-                }
-                // A resource with nothing left to write (in sync, blocked,
-                // gone) has nothing to retry: a stale entry would wake loops.
-                let writable: std::collections::BTreeSet<&crate::model::DocRef> = plan
-                    .steps
-                    .iter()
-                    .filter(|s| !s.runnable_ops().is_empty())
-                    .map(|s| &s.resource)
-                    .collect();
-                backoffs.retain(|r| writable.contains(r));
-            }
-            errors.extend(
-                outcome
-                    .failures()
-                    .map(|f| format!("{}: {}", f.resource, f.error.clone().unwrap_or_default())),
-            );
-            if let Ok(mut s) = shared.status.write() {
-                s.record(&plan, &outcome, Timestamp::now());
-                s.held(&plan, |r| backoffs.held(r, Instant::now()));
-            }
-            let mut topics = topic_arns(desired, &observed);
-            // SNS unreadable this loop: a topic's ARN never changes, so the
-            // last loop's stands in. Without it, drift corrected in this loop
-            // was never reported (found by the fault suite).
-            if observed.topics.is_none() {
-                for (name, arn) in topics.iter_mut() {
-                    if let Some(last) = last_topics.get(name).filter(|t| t.starts_with("arn:")) {
-                        arn.clone_from(last);
-                    }
-                }
-            }
-            let messages = if !leader {
-                Vec::new()
-            } else {
-                let mut notifier = shared.notifier();
-                // What failed last loop goes first, in its order.
-                let mut retried = notifier.take_outbox();
-                let mut messages = notifier.drift(
-                    desired,
-                    &topics,
-                    &plan,
-                    &outcome,
-                    options.dry_run,
-                    Timestamp::now(),
-                );
-                let (rollouts, ended) =
-                    notifier.rollouts(desired, &topics, &plan, &outcome, Timestamp::now());
-                for result in ended {
-                    shared.metrics.rollout_ended(result.key());
-                }
-                messages.extend(rollouts);
-                if !announced
-                    && let Some(started) =
-                        notifier.lifecycle(desired, &topics, &options.plan.instance, "started")
-                {
-                    messages.extend(started);
-                    announced = true;
-                }
-                if let Some((revision, errs)) = rejected.take() {
-                    messages.extend(notifier.rejected(
-                        desired,
-                        &topics,
-                        &options.plan.instance,
-                        &revision,
-                        &errs,
-                    ));
-                }
-                retried.extend(messages);
-                retried
+            let causes = Causes {
+                changed_by: scope::changed_by(&desired, &events),
+                scope: None,
             };
-            if let Ok(mut inputs) = shared.inputs.write() {
-                *inputs = Some(Inputs {
-                    desired: desired.clone(),
-                    topics: topics.clone(),
-                });
-            }
-            last_topics = topics;
-            for m in &messages {
-                if !shared.lease.may_write(Instant::now()) {
-                    // Lost the lease since the loop began: the new holder reports.
-                    break;
-                }
-                match aws.sns().publish(m).await {
-                    Ok(()) => {
-                        tracing::info!(topic = %m.topic_arn, subject = %m.subject, "notification sent")
-                    }
-                    Err(e) => {
-                        tracing::warn!(topic = %m.topic_arn, error = %e, "notification failed");
-                        errors.push(format!("notification to {}: {e}", m.topic_arn));
-                        // Sent again next loop, not lost.
-                        shared.notifier().outbox(m.clone());
-                    }
-                }
-            }
+            let extra = Extra { rejected };
+            let (o, errs) = act(
+                &mut st, &desired, &observed, &plan, &causes, extra, aws, shared, options,
+            )
+            .await;
+            outcome = o;
+            errors.extend(errs);
+            st.cache = Some(observed);
         }
+        shared.watch.consumed(events.receipts);
+        shared.metrics.pass("full");
+        shared.watch.update_status(|s| s.full_passes += 1);
         // The dead-man's switch: a data point a loop (plan::heartbeat).
-        if last_good.is_some() && writing && shared.lease.may_write(Instant::now()) {
+        if st.last_good.is_some() && writing && shared.lease.may_write(Instant::now()) {
             let beat = crate::plan::heartbeat::metric(&options.plan.instance);
             if let Err(e) = aws
                 .cloudwatch()
@@ -372,7 +274,7 @@ async fn reconcile<A: Aws>(options: &RunOptions, aws: &A, shared: &Arc<Shared>) 
                 errors.push(format!("heartbeat: {e}"));
             }
         }
-        let ok = errors.is_empty() && last_good.is_some();
+        let ok = errors.is_empty() && st.last_good.is_some();
         let finished_at = Timestamp::now();
         shared.metrics.loop_finished(
             ok,
@@ -389,7 +291,7 @@ async fn reconcile<A: Aws>(options: &RunOptions, aws: &A, shared: &Arc<Shared>) 
                 errors: errors.clone(),
             });
         }
-        if last_good.is_some()
+        if st.last_good.is_some()
             && let Ok(mut l) = shared.last_loop_end.lock()
         {
             *l = Some(Instant::now());
@@ -402,29 +304,58 @@ async fn reconcile<A: Aws>(options: &RunOptions, aws: &A, shared: &Arc<Shared>) 
         );
         // A held resource is retried when its delay is up, not a whole interval
         // later, but no sooner than a sync could ask for a loop.
-        let retry_at = backoffs.next_due().map(|t| t.max(started + SYNC_COALESCE));
-        let wake_at = [next_transition.map(until), retry_at]
-            .into_iter()
-            .flatten()
-            .min();
-        wait(
-            options,
-            &mut source,
-            shared,
-            seen_revision.as_deref(),
-            incomplete_since,
-            last_start,
-            wake_at,
-        )
-        .await;
+        let retry_at = st
+            .backoffs
+            .next_due()
+            .map(|t| t.max(started + SYNC_COALESCE));
+        let jitter = 0.9 + fastrand::f64() * 0.2;
+        let deadline = [
+            Some(Instant::now() + options.interval.mul_f64(jitter)),
+            next_transition.map(until),
+            retry_at,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or_else(Instant::now);
+        // Until the next full pass: targeted passes for what events name.
+        loop {
+            let woke = wait(
+                &mut source,
+                shared,
+                seen_revision.as_deref(),
+                incomplete_since,
+                Some(started),
+                deadline,
+            )
+            .await;
+            if woke == Woke::Loop {
+                break;
+            }
+            settle(shared).await;
+            if shared.stopping() {
+                break;
+            }
+            if let Next::Full(pending) = targeted::run(&mut st, aws, shared, options).await {
+                carried = pending;
+                break;
+            }
+        }
     }
     // Said within ECS's stop window: a stop that cannot be announced still stops.
     let leader = shared.lease.may_write(Instant::now());
-    let stopping = last_good.as_ref().filter(|_| leader).and_then(|desired| {
-        shared
-            .notifier()
-            .lifecycle(desired, &last_topics, &options.plan.instance, "stopping")
-    });
+    let stopping = st
+        .last_good
+        .as_ref()
+        .filter(|_| leader)
+        .and_then(|desired| {
+            shared.notifier().lifecycle(
+                desired,
+                &st.last_topics,
+                &options.plan.instance,
+                "stopping",
+            )
+        });
     if let Some(stopping) = stopping {
         for m in &stopping {
             let sent = tokio::time::timeout(Duration::from_secs(5), aws.sns().publish(m)).await;

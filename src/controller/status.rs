@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::apply::Outcome;
 use crate::load::diagnostic::Diagnostics;
 use crate::model::DocRef;
+use crate::notify::Causes;
 use crate::plan::{Action, Change, Plan};
 
 #[derive(Debug, Clone, Serialize)]
@@ -46,6 +47,9 @@ pub struct ResourceStatus {
     /// A revision ECS rolled back, held until the document changes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hold: Option<crate::plan::service::rollout::Hold>,
+    /// Who last changed it by hand, from a CloudTrail event (`--events-queue`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changed_by: Option<crate::events::Actor>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -63,6 +67,21 @@ pub struct LoopReport {
     pub finished_at: Timestamp,
     pub ok: bool,
     pub writes: usize,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+}
+
+/// The last targeted pass (`--events-queue`): what events woke, and its cost.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PassReport {
+    pub started_at: Timestamp,
+    pub finished_at: Timestamp,
+    /// `Kind/name` of every resource it planned.
+    pub resources: Vec<String>,
+    pub writes: usize,
+    /// AWS calls, reads included (the queue's own left out).
+    pub calls: u64,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<String>,
 }
@@ -104,6 +123,8 @@ pub struct Status {
     pub rejected: Option<Rejected>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_loop: Option<LoopReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_targeted_pass: Option<PassReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refused: Option<String>,
     pub resources: BTreeMap<String, ResourceStatus>,
@@ -174,6 +195,12 @@ impl Status {
 
     /// Folds one loop's plan and apply outcome into the per-resource state.
     pub fn record(&mut self, plan: &Plan, outcome: &Outcome, now: Timestamp) {
+        self.record_with(plan, outcome, now, &Causes::default());
+    }
+
+    /// `record` of a pass that knows who changed what; a targeted pass
+    /// (`causes.scope`) updates its resources and leaves the others.
+    pub fn record_with(&mut self, plan: &Plan, outcome: &Outcome, now: Timestamp, causes: &Causes) {
         let mut next = BTreeMap::new();
         for step in &plan.steps {
             let key = step.resource.to_string();
@@ -210,8 +237,17 @@ impl Status {
                 revision: plan.revision.clone(),
                 health: step.health.clone(),
                 hold: step.hold.clone(),
+                changed_by: causes
+                    .changed_by
+                    .get(&key)
+                    .cloned()
+                    .or_else(|| before.and_then(|b| b.changed_by)),
             };
             next.insert(key, status);
+        }
+        if causes.scope.is_some() {
+            self.resources.extend(next);
+            return;
         }
         self.resources = next;
         self.schedules = plan.schedules.clone();

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use jiff::Timestamp;
 
 use super::source::{DesiredSource, Read};
-use super::{RunOptions, SYNC_COALESCE, Shared};
+use super::{SYNC_COALESCE, Shared};
 
 /// The monotonic instant at which wall-clock `t` arrives.
 pub(super) fn until(t: Timestamp) -> Instant {
@@ -15,41 +15,47 @@ pub(super) fn until(t: Timestamp) -> Instant {
     Instant::now() + ahead
 }
 
-/// Sleeps until the next loop: the jittered interval or the next Schedule
-/// transition, whichever is first; a sync request (at most one per
-/// `SYNC_COALESCE`); a new revision on disk; or a stop.
-#[allow(clippy::too_many_arguments)] // the loop's state, passed as it is
+/// Why the wait ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Woke {
+    /// A full loop: its time, a sync, a new revision, a take-over or a stop.
+    Loop,
+    /// Events named resources: a targeted pass.
+    Events,
+}
+
+/// Sleeps until the next full loop (`deadline`: the jittered interval, the
+/// next Schedule transition or resource retry), a sync request (at most one
+/// per `SYNC_COALESCE`), a new revision on disk, a stop, or events.
 pub(super) async fn wait(
-    options: &RunOptions,
     source: &mut DesiredSource,
     shared: &Shared,
     revision: Option<&str>,
     incomplete_since: Option<Instant>,
     last_start: Option<Instant>,
-    transition: Option<Instant>,
-) {
-    let jitter = 0.9 + fastrand::f64() * 0.2;
-    let mut deadline = Instant::now() + options.interval.mul_f64(jitter);
-    if let Some(t) = transition {
-        // A transition is acted on as soon as it arrives, not at the next poll.
-        deadline = deadline.min(t);
-    }
+    deadline: Instant,
+) -> Woke {
     loop {
         if shared.stopping() {
-            return;
+            return Woke::Loop;
         }
         let now = Instant::now();
         if now >= deadline {
-            return;
+            return Woke::Loop;
         }
         let tick = (deadline - now).min(source.poll());
         let standby = !shared.lease.may_write(now);
         tokio::select! {
             // Took the lease over: write now, not an interval later.
-            () = shared.lease.leader(), if standby => return,
+            () = shared.lease.leader(), if standby => return Woke::Loop,
+            _ = shared.watch.woken.notified() => {
+                if shared.watch.has_pending() {
+                    return Woke::Events;
+                }
+            }
             _ = shared.wake.notified() => {
                 if shared.stopping() {
-                    return;
+                    return Woke::Loop;
                 }
                 // Coalesce: a sync right after a loop waits until 5 s after that loop started.
                 if let Some(start) = last_start {
@@ -61,9 +67,9 @@ pub(super) async fn wait(
                         }
                     }
                 }
-                return;
+                return Woke::Loop;
             }
-            _ = shared.stopped.notified() => return,
+            _ = shared.stopped.notified() => return Woke::Loop,
             _ = tokio::time::sleep(tick) => {
                 let changed = match source.read().await {
                     Read::Ready(s) => Some(s.revision.as_str()) != revision,
@@ -76,9 +82,33 @@ pub(super) async fn wait(
                     Read::Failed(_) => false,
                 };
                 if changed {
-                    return;
+                    return Woke::Loop;
                 }
             }
         }
+    }
+}
+
+/// A burst of events is one pass: it starts once no message has arrived for
+/// this long (a receive takes 10; a burst spans several in a row)…
+const EVENT_QUIET: Duration = Duration::from_millis(200);
+/// …or this long after the first, whichever is sooner.
+const EVENT_SETTLE_MAX: Duration = Duration::from_secs(2);
+
+/// Waits until the events stop arriving (or a stop).
+pub(super) async fn settle(shared: &Shared) {
+    let end = Instant::now() + EVENT_SETTLE_MAX;
+    let mut seen = shared.watch.pending().receipts.len();
+    loop {
+        let quiet = (Instant::now() + EVENT_QUIET).min(end);
+        tokio::select! {
+            _ = tokio::time::sleep_until(quiet.into()) => {}
+            _ = shared.stopped.notified() => return,
+        }
+        let now = shared.watch.pending().receipts.len();
+        if now == seen || Instant::now() >= end {
+            return;
+        }
+        seen = now;
     }
 }

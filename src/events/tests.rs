@@ -295,6 +295,7 @@ fn a_console_change_reads_as_one() {
         user_agent: Some("AWS Internal".into()),
         at: Some("2026-12-05T10:02:11Z".into()),
         event_id: "e".into(),
+        invoked_by: None,
     };
     assert_eq!(
         actor.describe(),

@@ -156,6 +156,9 @@ fn item_lines(items: &[Item], budget: usize, out: &mut String) {
         if let Some(e) = &item.error {
             let _ = write!(line, ": {}", clip(e, 160));
         }
+        if let Some(actor) = &item.changed_by {
+            let _ = write!(line, ", changed by {}", clip(&actor.describe(), 200));
+        }
         line.push('\n');
         let rest = items.len() - i;
         let tail = format!("…and {rest} more (the full report goes to `format: json` channels)\n");

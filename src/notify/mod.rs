@@ -52,6 +52,15 @@ pub struct Memory {
     pub rollouts_started: BTreeMap<String, rollout::Started>,
 }
 
+/// What a pass knows about its drift besides the plan (`--events-queue`).
+#[derive(Debug, Clone, Default)]
+pub struct Causes {
+    /// `Kind/name` → who changed it, from a CloudTrail event.
+    pub changed_by: BTreeMap<String, crate::events::Actor>,
+    /// A targeted pass: the `Kind/name`s its plan covers.
+    pub scope: Option<std::collections::BTreeSet<String>>,
+}
+
 /// Messages kept for a retry at most; the oldest go first.
 const OUTBOX_LIMIT: usize = 100;
 
@@ -104,7 +113,32 @@ impl Notifier {
         dry_run: bool,
         now: Timestamp,
     ) -> Vec<Message> {
-        let items = self.items(plan, outcome, dry_run, now);
+        self.drift_with(
+            desired,
+            topics,
+            plan,
+            outcome,
+            dry_run,
+            now,
+            &Causes::default(),
+        )
+    }
+
+    /// `drift` of a pass that knows more: who changed what, and, for a
+    /// targeted pass, which resources the plan covers (drift elsewhere is
+    /// neither resolved nor reported by it).
+    #[allow(clippy::too_many_arguments)] // drift's arguments and the causes
+    pub fn drift_with(
+        &mut self,
+        desired: &Desired,
+        topics: &BTreeMap<String, String>,
+        plan: &Plan,
+        outcome: &Outcome,
+        dry_run: bool,
+        now: Timestamp,
+        causes: &Causes,
+    ) -> Vec<Message> {
+        let items = self.items(plan, outcome, dry_run, now, causes);
         let mut messages = Vec::new();
         for (name, channel) in &desired.channels {
             let spec = &channel.doc.spec;
@@ -224,39 +258,20 @@ impl Notifier {
             "{instance}: desired state revision {revision} rejected ({} errors); still reconciling the last valid one",
             errors.len()
         );
-        let mut messages = Vec::new();
-        for (name, channel) in &desired.channels {
-            let spec = &channel.doc.spec;
-            let Some(topic) = topics.get(name).filter(|t| t.starts_with("arn:")) else {
-                continue;
-            };
-            if !spec.accepts(Event::Operator, Severity::Page) {
-                continue;
-            }
-            let body = match spec.format() {
-                Format::Json => serde_json::to_string_pretty(&serde_json::json!({
-                    "summary": summary,
-                    "schema": "ecs-operator/operator-event/v1",
-                    "event": "operator",
-                    "severity": "page",
-                    "instance": instance,
-                    "revision": revision,
-                    "errors": errors,
-                }))
-                .unwrap_or_default(),
-                Format::Text => format!("{summary}\n\n{}\n", errors.join("\n")),
-                Format::Chat => chat::operator(&summary, "page", instance, errors).render(),
-            };
-            messages.push(message(
-                topic,
-                report::subject("OPERATOR", &summary),
-                body,
-                "operator",
-                "page",
-                instance,
-            ));
-        }
-        messages
+        operator_messages(desired, topics, instance, &summary, Some(revision), errors)
+    }
+
+    /// A problem of the operator itself (the events queue cannot be read), at
+    /// severity `page`, to every channel that takes `operator` events.
+    pub fn operator_problem(
+        &self,
+        desired: &Desired,
+        topics: &BTreeMap<String, String>,
+        instance: &str,
+        problem: &str,
+    ) -> Vec<Message> {
+        let summary = format!("{instance}: {problem}");
+        operator_messages(desired, topics, instance, &summary, None, &[])
     }
 
     /// Drift items of this loop, with first-seen times; forgets resolved drift.
@@ -266,6 +281,7 @@ impl Notifier {
         outcome: &Outcome,
         dry_run: bool,
         now: Timestamp,
+        causes: &Causes,
     ) -> Vec<Item> {
         let mut items = Vec::new();
         for step in &plan.steps {
@@ -307,14 +323,24 @@ impl Notifier {
                     error: error.clone(),
                     first_seen: now,
                     revision: plan.revision.clone(),
+                    changed_by: causes.changed_by.get(&step.resource.to_string()).cloned(),
                 });
             }
         }
         let keys: Vec<String> = items.iter().map(key).collect();
-        self.memory.first_seen.retain(|k, _| keys.contains(k));
+        // A targeted pass saw only its scope: drift elsewhere is not resolved.
+        let outside = |k: &str| {
+            causes
+                .scope
+                .as_ref()
+                .is_some_and(|scope| !scope.iter().any(|r| k.contains(&format!("{r}\u{1f}"))))
+        };
         self.memory
-            .sent
-            .retain(|k, _| keys.iter().any(|key| k.ends_with(&format!("\u{1f}{key}"))));
+            .first_seen
+            .retain(|k, _| keys.contains(k) || outside(k));
+        self.memory.sent.retain(|k, _| {
+            keys.iter().any(|key| k.ends_with(&format!("\u{1f}{key}"))) || outside(k)
+        });
         for item in &mut items {
             item.first_seen = *self.memory.first_seen.entry(key(item)).or_insert(now);
             self.memory.recent.insert(key(item), (now, item.clone()));
@@ -339,6 +365,55 @@ impl Notifier {
 }
 
 /// The same drift: same resource, field, desired and actual.
+/// One `operator` message at severity `page` per channel that takes them.
+fn operator_messages(
+    desired: &Desired,
+    topics: &BTreeMap<String, String>,
+    instance: &str,
+    summary: &str,
+    revision: Option<&str>,
+    errors: &[String],
+) -> Vec<Message> {
+    let mut messages = Vec::new();
+    for (name, channel) in &desired.channels {
+        let spec = &channel.doc.spec;
+        let Some(topic) = topics.get(name).filter(|t| t.starts_with("arn:")) else {
+            continue;
+        };
+        if !spec.accepts(Event::Operator, Severity::Page) {
+            continue;
+        }
+        let body = match spec.format() {
+            Format::Json => {
+                let mut body = serde_json::json!({
+                    "summary": summary,
+                    "schema": "ecs-operator/operator-event/v1",
+                    "event": "operator",
+                    "severity": "page",
+                    "instance": instance,
+                });
+                if let Some(r) = revision {
+                    body["revision"] = serde_json::json!(r);
+                    body["errors"] = serde_json::json!(errors);
+                }
+                serde_json::to_string_pretty(&body).unwrap_or_default()
+            }
+            Format::Text if errors.is_empty() => format!("{summary}\n"),
+            Format::Text => format!("{summary}\n\n{}\n", errors.join("\n")),
+            Format::Chat => chat::operator(summary, "page", instance, errors).render(),
+        };
+        messages.push(message(
+            topic,
+            report::subject("OPERATOR", summary),
+            body,
+            "operator",
+            "page",
+            instance,
+        ));
+    }
+    messages
+}
+
 fn key(item: &Item) -> String {
     format!(
         "{}\u{1f}{}\u{1f}{}\u{1f}{}",

@@ -34,6 +34,9 @@ pub struct Item {
     pub error: Option<String>,
     pub first_seen: jiff::Timestamp,
     pub revision: String,
+    /// Who made the change, when a CloudTrail event named it (`--events-queue`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed_by: Option<crate::events::Actor>,
 }
 
 /// A drift report (or one numbered part of it).
@@ -129,6 +132,9 @@ pub fn render_text(report: &Report) -> String {
                 .map(|a| format!(" ({a})"))
                 .unwrap_or_default();
             let _ = writeln!(out, "{}{arn}", item.resource);
+            if let Some(actor) = &item.changed_by {
+                let _ = writeln!(out, "  changed by {}", actor.describe());
+            }
             last = &item.resource;
         }
         let action = match (&item.action, &item.error) {

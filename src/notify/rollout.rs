@@ -86,11 +86,11 @@ impl Notifier {
             .retain(|_, at| now.as_second() - at.as_second() <= PAGED_SECONDS);
         // A Service whose document is gone has nothing left to follow.
         if !self.memory.rollouts_started.is_empty() {
-            let services: std::collections::BTreeSet<String> = plan
-                .steps
-                .iter()
-                .filter(|s| s.resource.kind == Kind::Service)
-                .map(|s| s.resource.to_string())
+            // From the documents, not the plan: a targeted pass plans a few.
+            let services: std::collections::BTreeSet<String> = desired
+                .services
+                .keys()
+                .map(|name| format!("{}/{name}", Kind::Service))
                 .collect();
             self.memory
                 .rollouts_started

@@ -251,6 +251,7 @@ mod tests {
             error: None,
             first_seen: t(0),
             revision: "r1".to_owned(),
+            changed_by: None,
         };
         n.memory
             .recent

@@ -12,15 +12,20 @@ use crate::observed::{Memory, Observed, RolloutMemo};
 /// Remembered while the document asks for the same revision and ECS's
 /// PRIMARY deployment stays the same: a steady hold asks nothing. A history
 /// that cannot be read keeps the one remembered, whatever it was read for.
+/// `only`: a targeted pass's services; the others' memory is kept as it is.
 pub(super) async fn observe_rollouts<E: EcsApi>(
     desired: &Desired,
     ecs: &E,
     memory: &mut Memory,
     observed: &mut Observed,
+    only: Option<&BTreeSet<(String, String)>>,
 ) {
     let mut asked = BTreeSet::new();
     for ds in desired.services.values() {
         let key = (ds.cluster.clone(), ds.service_name.clone());
+        if only.is_some_and(|only| !only.contains(&key)) {
+            continue;
+        }
         let Some(live) = observed.services.get(&key) else {
             continue;
         };
@@ -63,5 +68,7 @@ pub(super) async fn observe_rollouts<E: EcsApi>(
         }
     }
     // Services that run their revision again need no memory.
-    memory.rollouts.retain(|k, _| asked.contains(k));
+    memory
+        .rollouts
+        .retain(|k, _| asked.contains(k) || only.is_some_and(|only| !only.contains(k)));
 }

@@ -122,7 +122,7 @@ async fn running<E: EcsApi>(ecs: &E, observed: &mut Observed) -> Option<BTreeSet
 /// The latest ACTIVE revision of `family`. ECS describes a family by its
 /// latest ACTIVE revision; moto by its highest, even INACTIVE
 /// (TASKDEF-FACTS §3): then the ACTIVE ones are listed and the last described.
-async fn latest_active<E: EcsApi>(
+pub(super) async fn latest_active<E: EcsApi>(
     ecs: &E,
     family: &str,
 ) -> Result<Option<ObservedTaskDefinition>, String> {

@@ -6,6 +6,7 @@ pub mod bench_estate;
 pub mod controller;
 pub mod deploy_sim;
 pub mod docs;
+pub mod events;
 pub mod fault_proxy;
 pub mod http_proxy;
 pub mod json_schema;

@@ -28,6 +28,7 @@ fn item(
             .then(|| "ecs:UpdateService: ThrottlingException: Rate exceeded".to_owned()),
         first_seen: at(),
         revision: "3f9a0c1d2e4b".to_owned(),
+        changed_by: None,
     }
 }
 
@@ -176,4 +177,45 @@ fn a_single_item_too_large_is_shortened_visibly() {
         parts[0].1.contains("more bytes not shown]"),
         "the shortening is said"
     );
+}
+
+#[test]
+fn a_change_made_by_someone_names_them_in_the_text_and_as_changed_by_in_json() {
+    let mut it = item(
+        "Service/web",
+        "desiredCount",
+        serde_json::json!(2),
+        serde_json::json!(7),
+        ItemAction::Corrected,
+    );
+    it.changed_by = Some(crate::events::Actor {
+        arn: "arn:aws:sts::123456789012:assumed-role/Admin/alice".into(),
+        kind: "AssumedRole".into(),
+        source_ip: Some("203.0.113.9".into()),
+        user_agent: Some("AWS Internal".into()),
+        at: Some("2026-12-05T10:02:11Z".into()),
+        event_id: "6f2a".into(),
+        invoked_by: None,
+    });
+    let r = report(vec![it]);
+    let text = render_text(&r);
+    assert!(
+        text.contains(
+            "  changed by arn:aws:sts::123456789012:assumed-role/Admin/alice at 2026-12-05T10:02:11Z from the console\n"
+        ),
+        "{text}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&render_json(&r)).expect("json");
+    let by = &v["items"][0]["changedBy"];
+    assert_eq!(
+        by["arn"],
+        "arn:aws:sts::123456789012:assumed-role/Admin/alice"
+    );
+    assert_eq!(by["type"], "AssumedRole");
+    assert_eq!(by["sourceIp"], "203.0.113.9");
+    assert_eq!(by["eventId"], "6f2a");
+    assert!(by.get("invokedBy").is_none(), "{by}");
+    // Without an event, no field at all (the report schema is unchanged).
+    let plain = render_json(&report(sample()));
+    assert!(!plain.contains("changedBy"), "{plain}");
 }
