@@ -297,6 +297,13 @@ fn keys_of_call(detail: &Value) -> Vec<ResourceKey> {
             }
         }
         "monitoring.amazonaws.com" => {
+            // Tag/UntagResource name the alarm by ARN: `…:alarm:<name>`.
+            let tagged = param("resourceARN")
+                .and_then(|arn| arn.split_once(":alarm:"))
+                .map(|(_, name)| ResourceKey::Alarm {
+                    name: name.to_owned(),
+                });
+            keys.extend(tagged);
             let names = req["alarmNames"]
                 .as_array()
                 .into_iter()
@@ -313,6 +320,7 @@ fn keys_of_call(detail: &Value) -> Vec<ResourceKey> {
             if let Some(s) = param("id")
                 .or_else(|| param("serviceId"))
                 .or_else(|| param("name"))
+                .or_else(|| param("resourceARN"))
             {
                 keys.push(ResourceKey::CloudMapService {
                     id_or_name: s.to_owned(),
@@ -320,7 +328,10 @@ fn keys_of_call(detail: &Value) -> Vec<ResourceKey> {
             }
         }
         "sns.amazonaws.com" => {
-            if let Some(t) = param("topicArn").or_else(|| param("name")) {
+            if let Some(t) = param("topicArn")
+                .or_else(|| param("resourceArn"))
+                .or_else(|| param("name"))
+            {
                 keys.push(ResourceKey::Topic {
                     arn_or_name: t.to_owned(),
                 });

@@ -176,6 +176,22 @@ fn every_service_the_operator_owns_maps_to_its_resource() {
             },
         ),
         (
+            "monitoring.amazonaws.com",
+            "UntagResource",
+            json!({"resourceARN": "arn:aws:cloudwatch:us-east-1:123456789012:alarm:web-cpu", "tagKeys": ["ecs-operator/instance"]}),
+            ResourceKey::Alarm {
+                name: "web-cpu".into(),
+            },
+        ),
+        (
+            "sns.amazonaws.com",
+            "TagResource",
+            json!({"resourceArn": "arn:aws:sns:us-east-1:123456789012:oncall", "tags": []}),
+            ResourceKey::Topic {
+                arn_or_name: "arn:aws:sns:us-east-1:123456789012:oncall".into(),
+            },
+        ),
+        (
             "ecs.amazonaws.com",
             "TagResource",
             json!({"resourceArn": "arn:aws:ecs:us-east-1:123456789012:service/prod/web"}),
