@@ -94,8 +94,10 @@ echo "(plan exited $?)"
 set -e
 
 ctl_port=$(free_port)
-bold "6. The controller (run) corrects it within an interval"
-AWS_ENDPOINT_URL="$sim_url" "$BIN" run -f "$desired" --instance demo --interval 3s --listen "127.0.0.1:$ctl_port" >"$work/run.log" 2>&1 &
+# The queue EventBridge would feed (deploy/cloudformation.yaml, WatchEvents=true).
+events_queue=$("$PY" -c 'import boto3; print(boto3.client("sqs").create_queue(QueueName="ecs-operator-demo-events")["QueueUrl"])')
+bold "6. The controller (run --interval 300s --events-queue) corrects it at its first loop"
+AWS_ENDPOINT_URL="$sim_url" "$BIN" run -f "$desired" --instance demo --interval 300s --events-queue "$events_queue" --listen "127.0.0.1:$ctl_port" >"$work/run.log" 2>&1 &
 ctl_pid=$!
 wait_http "http://127.0.0.1:$ctl_port/healthz" "the controller"
 for _ in $(seq 1 100); do
@@ -106,17 +108,39 @@ done
 echo "$cluster/$service desiredCount is now $count"
 echo "The controller's log says:"
 grep -E '"message":"(drift|write sent)"' "$work/run.log" | head -4 | cut -c1-240 || true
+
+bold "6b. alice scales it to 7 in the console; CloudTrail's event reaches the queue; a targeted pass corrects it"
+"$PY" tests/support/estate.py scale "$cluster" "$service" 7
+"$PY" - "$events_queue" "$cluster" "$service" <<'PY'
+import datetime, json, sys, uuid, boto3
+url, cluster, service = sys.argv[1:]
+now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+alice = "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Admin_0a1b/alice@example.com"
+event = {"version": "0", "id": str(uuid.uuid4()), "detail-type": "AWS API Call via CloudTrail",
+         "source": "aws.ecs", "account": "123456789012", "time": now, "region": "us-east-1", "resources": [],
+         "detail": {"eventVersion": "1.08", "userIdentity": {"type": "AssumedRole", "arn": alice},
+                    "eventTime": now, "eventSource": "ecs.amazonaws.com", "eventName": "UpdateService",
+                    "awsRegion": "us-east-1", "sourceIPAddress": "203.0.113.9", "userAgent": "AWS Internal",
+                    "requestParameters": {"cluster": cluster, "service": service, "desiredCount": 7},
+                    "eventID": str(uuid.uuid4()), "readOnly": False, "eventType": "AwsApiCall"}}
+boto3.client("sqs").send_message(QueueUrl=url, MessageBody=json.dumps(event))
+PY
+sent=$(date +%s%N)
+for _ in $(seq 1 100); do
+  count=$("$PY" tests/support/estate.py describe "$cluster" "$service" | "$PY" -c 'import json, sys; print(json.load(sys.stdin)[0]["desiredCount"])')
+  [ "$count" != 7 ] && break
+  sleep 0.1
+done
+echo "$cluster/$service desiredCount is $count again, $(( ($(date +%s%N) - sent) / 1000000 )) ms after the event (the next full loop is 300 s away)"
+grep -E '"message":"drift".*changed_by' "$work/run.log" | tail -1 | grep -oE '"changed_by":"[^"]*"' || true
 echo "GET /status for it:"
 "$PY" - "$ctl_port" <<'PY'
-import json, sys, time, urllib.request
-# The loop after the correction observes it equal to desired again.
-for _ in range(100):
-    status = json.load(urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/status"))
-    r = status["resources"]["Service/rfp-copilot-web"]
-    if r["synced"]:
-        break
-    time.sleep(0.2)
-print(f"  Service/rfp-copilot-web: synced={r['synced']} verifiedAt={r.get('verifiedAt')} action={r['action']}")
+import json, sys, urllib.request
+status = json.load(urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/status"))
+r = status["resources"]["Service/rfp-copilot-web"]
+q = status["eventsQueue"]
+print(f"  Service/rfp-copilot-web: action={r['action']} changedBy={r.get('changedBy', {}).get('arn')}")
+print(f"  eventsQueue: received={q['received']} targetedPasses={q['targetedPasses']} fullPasses={q['fullPasses']}")
 PY
 kill -TERM "$ctl_pid"; wait "$ctl_pid" || true; ctl_pid=""
 echo "(controller stopped on SIGTERM)"

@@ -58,8 +58,12 @@ pub(super) async fn act<A: Aws>(
     let leader = shared.lease.may_write(Instant::now());
     let writing = leader && !options.dry_run;
     for step in plan.steps.iter().filter(|s| s.action.is_change()) {
+        let by = causes
+            .changed_by
+            .get(&step.resource.to_string())
+            .map(crate::events::Actor::describe);
         for c in &step.changes {
-            tracing::info!(resource = %step.resource, action = step.action.key(), revision = %plan.revision, field = %c.field, actual = %c.actual, desired = %c.desired, "drift");
+            tracing::info!(resource = %step.resource, action = step.action.key(), revision = %plan.revision, field = %c.field, actual = %c.actual, desired = %c.desired, changed_by = by.as_deref(), "drift");
         }
     }
     let mut outcome = Outcome::default();
