@@ -104,17 +104,20 @@ async fn observe_ecs<E: EcsApi>(desired: &Desired, ecs: &E) -> Observed {
         .collect();
     let mut resolved = BTreeMap::new();
     for td in wanted {
-        let result = ecs
-            .resolve_task_definition(td)
-            .await
-            .map_err(|e| match e.kind {
-                ErrorKind::NotFound => format!("task definition {td} not found"),
-                _ => e.to_string(),
-            });
-        resolved.insert(td.to_owned(), result);
+        resolved.insert(td.to_owned(), resolve(ecs, td).await);
     }
     observed.task_definitions = resolved;
     observed
+}
+
+/// A Service's `taskDefinition` as the ARN it names now, or why not.
+async fn resolve<E: EcsApi>(ecs: &E, td: &str) -> Result<String, String> {
+    ecs.resolve_task_definition(td)
+        .await
+        .map_err(|e| match e.kind {
+            ErrorKind::NotFound => format!("task definition {td} not found"),
+            _ => e.to_string(),
+        })
 }
 
 async fn observe_scaling<S: ScalingApi>(

@@ -42,6 +42,41 @@ fn estate(moto: &Moto, cluster: &str) -> (tempfile::TempDir, String) {
     )
 }
 
+/// alice scales `web` to `count` by hand, and the event of her call reaches
+/// the queue: when it was sent.
+fn scale_and_tell(moto: &Moto, url: &str, cluster: &str, count: i32, user_agent: &str) -> Instant {
+    support::scale_by_hand(moto, cluster, "web", count);
+    let sent = Instant::now();
+    send(
+        moto,
+        url,
+        &[update_service(
+            &unique("id"),
+            cluster,
+            "web",
+            ALICE,
+            user_agent,
+        )],
+    );
+    sent
+}
+
+/// A controller on `dir` with a fresh events queue and a 300 s interval
+/// (only events can correct anything soon), once its first loop is done.
+fn watching(moto: &Moto, dir: &tempfile::TempDir) -> (String, Controller) {
+    let url = events_queue(moto);
+    let ctl = Controller::start(
+        moto,
+        path_str(dir.path()),
+        &unique("inst"),
+        "300s",
+        &["--events-queue", &url],
+        &[],
+    );
+    synced(&ctl);
+    (url, ctl)
+}
+
 /// The first full pass created the service (the next one is minutes away).
 fn synced(ctl: &Controller) {
     poll(Duration::from_secs(60), "the service is created", || {
@@ -56,18 +91,7 @@ fn synced(ctl: &Controller) {
 /// then on events are targeted.
 fn warm_up(moto: &Moto, ctl: &Controller, url: &str, cluster: &str) {
     let full = count(ctl, "fullPasses");
-    support::scale_by_hand(moto, cluster, "web", 3);
-    send(
-        moto,
-        url,
-        &[update_service(
-            &unique("id"),
-            cluster,
-            "web",
-            ALICE,
-            "aws-cli/2",
-        )],
-    );
+    scale_and_tell(moto, url, cluster, 3, "aws-cli/2");
     poll(
         Duration::from_secs(30),
         "the first event's full pass",
@@ -80,16 +104,7 @@ fn a_change_with_its_event_is_corrected_in_seconds_and_the_report_names_who_made
     let moto = Moto::shared();
     let cluster = unique("watch");
     let (dir, inbox) = estate(moto, &cluster);
-    let url = events_queue(moto);
-    let ctl = Controller::start(
-        moto,
-        path_str(dir.path()),
-        &unique("inst"),
-        "300s",
-        &["--events-queue", &url],
-        &[],
-    );
-    synced(&ctl);
+    let (url, ctl) = watching(moto, &dir);
     poll(Duration::from_secs(30), "the queue is read", || {
         queue(&ctl)["consuming"] == true
     });
@@ -97,19 +112,7 @@ fn a_change_with_its_event_is_corrected_in_seconds_and_the_report_names_who_made
     let full_before = count(&ctl, "fullPasses");
     let mut took = Vec::new();
     for i in 0..10 {
-        support::scale_by_hand(moto, &cluster, "web", 5 + i);
-        let sent = Instant::now();
-        send(
-            moto,
-            &url,
-            &[update_service(
-                &unique("id"),
-                &cluster,
-                "web",
-                ALICE,
-                "AWS Internal",
-            )],
-        );
+        let sent = scale_and_tell(moto, &url, &cluster, 5 + i, "AWS Internal");
         poll(Duration::from_secs(30), "the change is corrected", || {
             describe(moto, &cluster, "web").desired_count() == 2
         });
@@ -169,16 +172,7 @@ fn duplicates_make_one_pass_a_flood_one_full_pass_and_own_calls_none() {
     let moto = Moto::shared();
     let cluster = unique("watch");
     let (dir, _inbox) = estate(moto, &cluster);
-    let url = events_queue(moto);
-    let ctl = Controller::start(
-        moto,
-        path_str(dir.path()),
-        &unique("inst"),
-        "300s",
-        &["--events-queue", &url],
-        &[],
-    );
-    synced(&ctl);
+    let (url, ctl) = watching(moto, &dir);
     warm_up(moto, &ctl, &url, &cluster);
     let settled = |received: u64| {
         poll(
@@ -290,18 +284,7 @@ fn a_standby_leaves_the_queue_to_the_leader_and_a_new_leader_reads_it() {
         second.status()["role"]["role"] == "standby"
     });
     for i in 0..3 {
-        support::scale_by_hand(moto, &cluster, "web", 5 + i);
-        send(
-            moto,
-            &url,
-            &[update_service(
-                &unique("id"),
-                &cluster,
-                "web",
-                ALICE,
-                "aws-cli/2",
-            )],
-        );
+        scale_and_tell(moto, &url, &cluster, 5 + i, "aws-cli/2");
         poll(Duration::from_secs(30), "the leader corrects it", || {
             describe(moto, &cluster, "web").desired_count() == 2
         });
@@ -318,18 +301,7 @@ fn a_standby_leaves_the_queue_to_the_leader_and_a_new_leader_reads_it() {
         || queue(&second)["consuming"] == true,
     );
     synced(&second);
-    support::scale_by_hand(moto, &cluster, "web", 9);
-    send(
-        moto,
-        &url,
-        &[update_service(
-            &unique("id"),
-            &cluster,
-            "web",
-            ALICE,
-            "aws-cli/2",
-        )],
-    );
+    scale_and_tell(moto, &url, &cluster, 9, "aws-cli/2");
     poll(
         Duration::from_secs(30),
         "the new leader corrects it",

@@ -9,10 +9,10 @@
 
 use std::collections::BTreeMap;
 
+use crate::aws::Aws;
 use crate::aws::autoscaling::{DESCRIBE_TARGETS_BATCH, ScalingApi};
 use crate::aws::cloudwatch::{CloudWatchApi, DESCRIBE_ALARMS_BATCH};
 use crate::aws::ecs::EcsApi;
-use crate::aws::{Aws, ErrorKind};
 use crate::desired::Desired;
 use crate::observed::{Memory, Observed};
 use crate::watch::scope::Scope;
@@ -87,13 +87,7 @@ async fn task_definitions<E: EcsApi>(
     observed: &mut Observed,
 ) {
     for td in &scope.resolve {
-        let result = ecs
-            .resolve_task_definition(td)
-            .await
-            .map_err(|e| match e.kind {
-                ErrorKind::NotFound => format!("task definition {td} not found"),
-                _ => e.to_string(),
-            });
+        let result = super::resolve(ecs, td).await;
         observed.task_definitions.insert(td.clone(), result);
     }
     for doc in &scope.task_definitions {
