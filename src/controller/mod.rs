@@ -338,6 +338,11 @@ async fn reconcile<A: Aws>(options: &RunOptions, aws: &A, shared: &Arc<Shared>) 
             }
             if let Next::Full(pending) = targeted::run(&mut st, aws, shared, options).await {
                 carried = pending;
+                // Events ask for full passes at most as often as /sync does.
+                tokio::select! {
+                    _ = tokio::time::sleep_until((started + SYNC_COALESCE).into()) => {}
+                    _ = shared.stopped.notified() => {}
+                }
                 break;
             }
         }
