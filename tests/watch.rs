@@ -483,3 +483,52 @@ fn a_deployment_event_pages_a_rollback_at_once_not_at_the_next_loop() {
         queue(&ctl)
     );
 }
+
+#[test]
+fn a_targeted_pass_corrects_what_the_event_names_and_leaves_the_rest_to_the_loop() {
+    let moto = Moto::shared();
+    let cluster = unique("watch");
+    let td = unique("web");
+    platform(moto, &cluster, &[&td]);
+    let doc = |name: &str| {
+        docs::service(name, &cluster, &td)
+            .desired_count(2)
+            .fargate(moto.network())
+            .build()
+    };
+    let dir = write_docs(&[(
+        "services.yaml",
+        format!("{}---\n{}", doc("web"), doc("api")),
+    )]);
+    let (url, ctl) = watching(moto, &dir);
+    // Both drift; the event names web only.
+    support::scale_by_hand(moto, &cluster, "api", 5);
+    scale_and_tell(moto, &url, &cluster, 6, "aws-cli/2");
+    poll(Duration::from_secs(30), "web is corrected", || {
+        describe(moto, &cluster, "web").desired_count() == 2
+    });
+    poll(Duration::from_secs(30), "the pass is recorded", || {
+        ctl.status()["lastTargetedPass"]["resources"] == serde_json::json!(["Service/web"])
+    });
+    assert_eq!(
+        describe(moto, &cluster, "api").desired_count(),
+        5,
+        "api waits for a full pass"
+    );
+    let status = ctl.status();
+    assert_eq!(
+        status["resources"]["Service/web"]["changedBy"]["arn"],
+        ALICE
+    );
+    assert!(
+        status["resources"]["Service/api"]["changedBy"].is_null(),
+        "{status}"
+    );
+    // The next full pass (here a sync) corrects the rest.
+    support::http(ctl.port, "POST", "/sync");
+    poll(
+        Duration::from_secs(30),
+        "api is corrected by the loop",
+        || describe(moto, &cluster, "api").desired_count() == 2,
+    );
+}

@@ -2,7 +2,7 @@
 //! Pure: a function of the desired state and the pending keys.
 //!
 //! A Service wakes with what depends on it: its Autoscaler, the Alarms on it
-//! (`serviceRef`); its Schedule is evaluated by the plan of the Service
+//! (`serviceRef`, or its `ClusterName` and `ServiceName` dimensions); its Schedule is evaluated by the plan of the Service
 //! itself. Keys the targeted observation cannot read alone (a task
 //! definition family, a Cloud Map service, an SNS topic: rare, and what other
 //! documents resolve against) ask for a full pass, as does a flood.
@@ -206,7 +206,14 @@ fn add_service(desired: &Desired, doc: &str, scope: &mut Scope) {
         scope.policies.insert(id);
     }
     for (name, alarm) in &desired.alarms {
-        if alarm.doc.spec.service_ref.as_deref() == Some(doc)
+        let spec = &alarm.doc.spec;
+        // On it: by `serviceRef`, or by its ECS dimensions written out.
+        let dims = spec.metric.as_ref().map(|m| &m.dimensions);
+        let by_dimensions = dims.is_some_and(|d| {
+            d.get("ClusterName") == Some(&ds.cluster)
+                && d.get("ServiceName") == Some(&ds.service_name)
+        });
+        if (spec.service_ref.as_deref() == Some(doc) || by_dimensions)
             && let Some(cw) = alarm_name(desired, name)
         {
             scope.docs.insert(DocRef::new(Kind::Alarm, name));

@@ -45,6 +45,20 @@ spec:
 ---
 apiVersion: ecs-operator/v1alpha1
 kind: Alarm
+metadata: {name: web-memory}
+spec:
+  metric:
+    namespace: AWS/ECS
+    name: MemoryUtilization
+    statistic: Maximum
+    period: 60
+    dimensions: {ClusterName: prod, ServiceName: web-svc}
+  comparison: GreaterThanThreshold
+  threshold: 90
+  evaluationPeriods: 3
+---
+apiVersion: ecs-operator/v1alpha1
+kind: Alarm
 metadata: {name: queue-depth}
 spec:
   alarmName: Queue depth
@@ -98,7 +112,7 @@ fn targeted(d: &Desired, p: &Pending) -> scope::Scope {
 }
 
 #[test]
-fn a_service_wakes_with_its_autoscaler_and_the_alarms_on_it_and_nothing_else() {
+fn a_service_wakes_with_its_autoscaler_and_the_alarms_on_it_by_ref_or_dimensions() {
     let d = desired();
     let mut p = Pending::default();
     p.add(vec![service("prod", "web-svc")], Some(&person()), false);
@@ -109,6 +123,7 @@ fn a_service_wakes_with_its_autoscaler_and_the_alarms_on_it_and_nothing_else() {
             DocRef::new(Kind::Service, "web"),
             DocRef::new(Kind::Autoscaler, "web"),
             DocRef::new(Kind::Alarm, "web-cpu"),
+            DocRef::new(Kind::Alarm, "web-memory"),
         ]
         .into_iter()
         .collect()
@@ -124,7 +139,12 @@ fn a_service_wakes_with_its_autoscaler_and_the_alarms_on_it_and_nothing_else() {
         ["service/prod/web-svc".to_owned()].into_iter().collect()
     );
     assert_eq!(s.policies, s.targets);
-    assert_eq!(s.alarms, ["web-cpu".to_owned()].into_iter().collect());
+    assert_eq!(
+        s.alarms,
+        ["web-cpu".to_owned(), "web-memory".to_owned()]
+            .into_iter()
+            .collect()
+    );
     assert_eq!(s.resolve, ["web:3".to_owned()].into_iter().collect());
     assert_eq!(
         s.changed_by.get("Service/web").map(|a| a.arn.as_str()),
