@@ -44,6 +44,9 @@ pub struct Outcome {
     /// Task definition family → the revision this apply registered in it.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub registered: BTreeMap<String, String>,
+    /// AlertChannel → the ARN of the topic this apply created for it.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub topics: BTreeMap<String, String>,
 }
 
 impl Outcome {
@@ -149,6 +152,7 @@ pub async fn apply<A: Aws>(
         }
     }
     outcome.registered = std::mem::take(&mut lock(&made).task_definitions);
+    outcome.topics = std::mem::take(&mut lock(&made).topics);
     outcome
 }
 

@@ -123,6 +123,11 @@ pub(super) async fn act<A: Aws>(
             }
         }
     }
+    // A topic this pass created is known now: its channel hears this pass's
+    // news (and `operator stopping` after a SIGTERM right after it).
+    for (name, arn) in &outcome.topics {
+        topics.insert(name.clone(), arn.clone());
+    }
     let messages = if leader {
         messages(
             st, desired, &topics, plan, &outcome, causes, extra, shared, options,
