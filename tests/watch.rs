@@ -168,7 +168,7 @@ fn a_change_with_its_event_is_corrected_in_seconds_and_the_report_names_who_made
 }
 
 #[test]
-fn duplicates_make_one_pass_a_flood_one_full_pass_and_own_calls_none() {
+fn duplicates_and_bursts_make_one_pass_a_flood_one_full_pass_and_own_calls_none() {
     let moto = Moto::shared();
     let cluster = unique("watch");
     let (dir, _inbox) = estate(moto, &cluster);
@@ -194,7 +194,7 @@ fn duplicates_make_one_pass_a_flood_one_full_pass_and_own_calls_none() {
     support::scale_by_hand(moto, &cluster, "web", 7);
     let event = update_service(&unique("id"), &cluster, "web", ALICE, "aws-cli/2.15.0");
     send(moto, &url, &[event.clone(), event.clone(), event]);
-    settled(3);
+    settled(4);
     poll(Duration::from_secs(30), "corrected", || {
         describe(moto, &cluster, "web").desired_count() == 2
     });
@@ -202,6 +202,24 @@ fn duplicates_make_one_pass_a_flood_one_full_pass_and_own_calls_none() {
     assert_eq!(
         count(&ctl, "targetedPasses"),
         targeted + 1,
+        "{}",
+        queue(&ctl)
+    );
+    assert_eq!(count(&ctl, "fullPasses"), full);
+
+    // A burst of distinct events for one service (changes in a row): one pass.
+    support::scale_by_hand(moto, &cluster, "web", 8);
+    let burst: Vec<String> = (0..4)
+        .map(|_| update_service(&unique("id"), &cluster, "web", ALICE, "aws-cli/2.15.0"))
+        .collect();
+    send(moto, &url, &burst);
+    settled(8);
+    poll(Duration::from_secs(30), "corrected", || {
+        describe(moto, &cluster, "web").desired_count() == 2
+    });
+    assert_eq!(
+        count(&ctl, "targetedPasses"),
+        targeted + 2,
         "{}",
         queue(&ctl)
     );
@@ -227,7 +245,7 @@ fn duplicates_make_one_pass_a_flood_one_full_pass_and_own_calls_none() {
                 .to_owned(),
         ],
     );
-    settled(7);
+    settled(11);
     assert_eq!(count(&ctl, "ignored"), before.1 + 3);
     assert_eq!(count(&ctl, "targetedPasses"), before.0, "{}", queue(&ctl));
     assert_eq!(count(&ctl, "fullPasses"), full);
@@ -246,7 +264,7 @@ fn duplicates_make_one_pass_a_flood_one_full_pass_and_own_calls_none() {
         .collect();
     let targeted = count(&ctl, "targetedPasses");
     send(moto, &url, &flood);
-    settled(67);
+    settled(71);
     poll(Duration::from_secs(30), "a full pass", || {
         count(&ctl, "fullPasses") > full
     });
