@@ -93,6 +93,17 @@ op plan -f "$desired" --instance demo --detailed-exitcode
 echo "(plan exited $?)"
 set -e
 
+# The service's desiredCount once it is no longer $1 (20 s at most).
+count_moves_off() {
+  local count
+  for _ in $(seq 1 200); do
+    count=$("$PY" tests/support/estate.py describe "$cluster" "$service" | "$PY" -c 'import json, sys; print(json.load(sys.stdin)[0]["desiredCount"])')
+    [ "$count" != "$1" ] && break
+    sleep 0.1
+  done
+  echo "$count"
+}
+
 ctl_port=$(free_port)
 # The queue EventBridge would feed (deploy/cloudformation.yaml, WatchEvents=true).
 events_queue=$("$PY" -c 'import boto3; print(boto3.client("sqs").create_queue(QueueName="ecs-operator-demo-events")["QueueUrl"])')
@@ -100,11 +111,7 @@ bold "6. The controller (run --interval 300s --events-queue) corrects it at its 
 AWS_ENDPOINT_URL="$sim_url" "$BIN" run -f "$desired" --instance demo --interval 300s --events-queue "$events_queue" --listen "127.0.0.1:$ctl_port" >"$work/run.log" 2>&1 &
 ctl_pid=$!
 wait_http "http://127.0.0.1:$ctl_port/healthz" "the controller"
-for _ in $(seq 1 100); do
-  count=$("$PY" tests/support/estate.py describe "$cluster" "$service" | "$PY" -c 'import json, sys; print(json.load(sys.stdin)[0]["desiredCount"])')
-  [ "$count" != 9 ] && break
-  sleep 0.2
-done
+count=$(count_moves_off 9)
 echo "$cluster/$service desiredCount is now $count"
 echo "The controller's log says:"
 grep -E '"message":"(drift|write sent)"' "$work/run.log" | head -4 | cut -c1-240 || true
@@ -126,11 +133,7 @@ event = {"version": "0", "id": str(uuid.uuid4()), "detail-type": "AWS API Call v
 boto3.client("sqs").send_message(QueueUrl=url, MessageBody=json.dumps(event))
 PY
 sent=$(date +%s%N)
-for _ in $(seq 1 100); do
-  count=$("$PY" tests/support/estate.py describe "$cluster" "$service" | "$PY" -c 'import json, sys; print(json.load(sys.stdin)[0]["desiredCount"])')
-  [ "$count" != 7 ] && break
-  sleep 0.1
-done
+count=$(count_moves_off 7)
 echo "$cluster/$service desiredCount is $count again, $(( ($(date +%s%N) - sent) / 1000000 )) ms after the event (the next full loop is 300 s away)"
 grep -E '"message":"drift".*changed_by' "$work/run.log" | tail -1 | grep -oE '"changed_by":"[^"]*"' || true
 echo "GET /status for it:"

@@ -425,20 +425,15 @@ async fn observe_alarms<C: CloudWatchApi>(
             continue;
         }
         seen.insert(arn.clone());
-        if !memory.alarm_tags.contains_key(&arn) {
-            match cw.alarm_tags(&arn).await {
-                Ok(tags) => {
-                    memory.alarm_tags.insert(arn.clone(), tags);
-                }
-                Err(e) => {
-                    observed
-                        .errors
-                        .insert(format!("tags of {arn}"), e.to_string());
-                    return;
-                }
+        let tags = match remembered_alarm_tags(cw, memory, &arn).await {
+            Ok(tags) => tags,
+            Err(e) => {
+                observed
+                    .errors
+                    .insert(format!("tags of {arn}"), e.to_string());
+                return;
             }
-        }
-        let tags = memory.alarm_tags.get(&arn).cloned().unwrap_or_default();
+        };
         if name == heartbeat {
             alarms.insert(name, alarm);
             observed.alarm_tags.insert(arn, tags);
@@ -451,4 +446,19 @@ async fn observe_alarms<C: CloudWatchApi>(
     memory.alarm_tags.retain(|arn, _| seen.contains(arn));
     observed.alarms = Some(alarms);
     observed.other_alarms = Some(others);
+}
+
+/// An alarm's tags, read once and remembered in `memory` (cleared when the
+/// operator tags it).
+async fn remembered_alarm_tags<C: CloudWatchApi>(
+    cw: &C,
+    memory: &mut Memory,
+    arn: &str,
+) -> Result<BTreeMap<String, String>, crate::aws::AwsError> {
+    if let Some(tags) = memory.alarm_tags.get(arn) {
+        return Ok(tags.clone());
+    }
+    let tags = cw.alarm_tags(arn).await?;
+    memory.alarm_tags.insert(arn.to_owned(), tags.clone());
+    Ok(tags)
 }

@@ -12,6 +12,7 @@ use ecs_operator::aws::cloudwatch::CloudWatchApi;
 use ecs_operator::aws::fake::FakeCloudWatch;
 use ecs_operator::aws::{Clients, ErrorKind};
 use ecs_operator::desired::Desired;
+use ecs_operator::notify::Causes;
 use ecs_operator::observe::observe;
 use ecs_operator::observed::Memory;
 use ecs_operator::plan::{Action, PlanOptions, plan};
@@ -321,7 +322,7 @@ fn notify_loop(
         block_on(apply(&p, aws, &AtomicBool::new(false), |_| true))
     };
     let topics = ecs_operator::plan::alert_channel::topic_arns(d, &observed);
-    let messages = notifier.drift(d, &topics, &p, &outcome, dry_run, at);
+    let messages = notifier.drift(d, &topics, &p, &outcome, dry_run, at, &Causes::default());
     for m in &messages {
         block_on(aws.sns.publish(m)).expect("publish");
     }
@@ -601,7 +602,15 @@ fn a_drift_report_that_could_not_be_published_waits_in_the_outbox_and_survives_a
     let p = plan(&d, &observed, minutes(0), &PlanOptions::default());
     let outcome = block_on(apply(&p, &aws, &AtomicBool::new(false), |_| true));
     let topics = ecs_operator::plan::alert_channel::topic_arns(&d, &observed);
-    let messages = notifier.drift(&d, &topics, &p, &outcome, false, minutes(0));
+    let messages = notifier.drift(
+        &d,
+        &topics,
+        &p,
+        &outcome,
+        false,
+        minutes(0),
+        &Causes::default(),
+    );
     assert_eq!(messages.len(), 1);
     aws.sns.fail_next("Publish", ErrorKind::Transient);
     assert!(block_on(aws.sns.publish(&messages[0])).is_err());

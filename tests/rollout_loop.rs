@@ -10,7 +10,7 @@ use std::sync::atomic::AtomicBool;
 
 use ecs_operator::apply::apply;
 use ecs_operator::aws::sns::SnsApi;
-use ecs_operator::notify::Notifier;
+use ecs_operator::notify::{Causes, Notifier};
 use ecs_operator::observe::observe;
 use ecs_operator::observed::Memory;
 use ecs_operator::plan::service::rollout::HealthState;
@@ -35,7 +35,7 @@ fn control_loop(docs: &[String], aws: &Aws, memory: &mut Memory, notifier: &mut 
     let p = plan(&d, &observed, now(), &PlanOptions::default());
     let outcome = block_on(apply(&p, aws, &AtomicBool::new(false), |_| true));
     let topics = ecs_operator::plan::alert_channel::topic_arns(&d, &observed);
-    let mut messages = notifier.drift(&d, &topics, &p, &outcome, false, now());
+    let mut messages = notifier.drift(&d, &topics, &p, &outcome, false, now(), &Causes::default());
     messages.extend(notifier.rollouts(&d, &topics, &p, &outcome, now()).0);
     for m in &messages {
         block_on(aws.sns.publish(m)).expect("publish");

@@ -182,7 +182,7 @@ fn messages(
     // What failed last loop goes first, in its order.
     let mut out = notifier.take_outbox();
     let now = Timestamp::now();
-    out.extend(notifier.drift_with(desired, topics, plan, outcome, options.dry_run, now, causes));
+    out.extend(notifier.drift(desired, topics, plan, outcome, options.dry_run, now, causes));
     let (rollouts, ended) = notifier.rollouts(desired, topics, plan, outcome, now);
     for result in ended {
         shared.metrics.rollout_ended(result.key());

@@ -44,7 +44,7 @@ pub(super) async fn run<A: Aws>(
     if pending.is_empty() {
         return Next::Wait;
     }
-    let (Some(desired), Some(base)) = (st.last_good.clone(), st.cache.as_ref()) else {
+    let Some(desired) = st.last_good.clone().filter(|_| st.cache.is_some()) else {
         return Next::Full(pending);
     };
     let scope = match decide(&desired, &pending) {
@@ -65,6 +65,9 @@ pub(super) async fn run<A: Aws>(
     let started = Instant::now();
     let started_at = Timestamp::now();
     let calls_before = aws_calls(shared);
+    // Patched in place, not copied: it stays the last observation either way
+    // (fresher where the scope was read).
+    let base = st.cache.take().unwrap_or_default();
     let observed = observe_scoped(&desired, aws, &mut st.memory, &scope, base).await;
     let mut plan = plan(&desired, &observed, Timestamp::now(), &options.plan);
     let stale = plan
@@ -73,6 +76,7 @@ pub(super) async fn run<A: Aws>(
         .find(|s| CONTEXT.contains(&s.resource.kind) && !s.runnable_ops().is_empty());
     if let Some(step) = stale {
         tracing::info!(resource = %step.resource, "a targeted pass would write outside its scope: full pass");
+        st.cache = Some(observed);
         return Next::Full(pending);
     }
     plan.steps.retain(|s| scope.docs.contains(&s.resource));

@@ -104,32 +104,12 @@ impl Notifier {
         }
     }
 
-    /// The drift messages of one loop: new drift, and uncorrected drift due again.
+    /// The drift messages of one pass: new drift, and uncorrected drift due
+    /// again. `causes`: who changed what, and, for a targeted pass, which
+    /// resources the plan covers (drift elsewhere is neither resolved nor
+    /// reported by it).
+    #[allow(clippy::too_many_arguments)] // the pass's plan, outcome and causes
     pub fn drift(
-        &mut self,
-        desired: &Desired,
-        topics: &BTreeMap<String, String>,
-        plan: &Plan,
-        outcome: &Outcome,
-        dry_run: bool,
-        now: Timestamp,
-    ) -> Vec<Message> {
-        self.drift_with(
-            desired,
-            topics,
-            plan,
-            outcome,
-            dry_run,
-            now,
-            &Causes::default(),
-        )
-    }
-
-    /// `drift` of a pass that knows more: who changed what, and, for a
-    /// targeted pass, which resources the plan covers (drift elsewhere is
-    /// neither resolved nor reported by it).
-    #[allow(clippy::too_many_arguments)] // drift's arguments and the causes
-    pub fn drift_with(
         &mut self,
         desired: &Desired,
         topics: &BTreeMap<String, String>,

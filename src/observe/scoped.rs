@@ -19,15 +19,14 @@ use crate::watch::scope::Scope;
 
 use super::DESCRIBE_SERVICES_BATCH;
 
-/// `base` (the last full observation) with `scope` read again.
+/// `observed` (the last observation) with `scope` read again.
 pub async fn observe_scoped<A: Aws>(
     desired: &Desired,
     aws: &A,
     memory: &mut Memory,
     scope: &Scope,
-    base: &Observed,
+    mut observed: Observed,
 ) -> Observed {
-    let mut observed = base.clone();
     // Errors are this pass's own: what it did not read is not acted on.
     observed.errors.clear();
     services(aws.ecs(), scope, &mut observed).await;
@@ -153,22 +152,18 @@ async fn alarms<C: CloudWatchApi>(
                 }
                 for alarm in found {
                     let arn = alarm.arn.clone();
-                    if !memory.alarm_tags.contains_key(&arn) {
-                        match cw.alarm_tags(&arn).await {
-                            Ok(tags) => {
-                                memory.alarm_tags.insert(arn.clone(), tags);
-                            }
-                            Err(e) => {
-                                observed
-                                    .errors
-                                    .insert(format!("tags of {arn}"), e.to_string());
-                                observed.alarms = None;
-                                return;
-                            }
+                    match super::remembered_alarm_tags(cw, memory, &arn).await {
+                        Ok(tags) => {
+                            observed.alarm_tags.insert(arn, tags);
+                        }
+                        Err(e) => {
+                            observed
+                                .errors
+                                .insert(format!("tags of {arn}"), e.to_string());
+                            observed.alarms = None;
+                            return;
                         }
                     }
-                    let tags = memory.alarm_tags.get(&arn).cloned().unwrap_or_default();
-                    observed.alarm_tags.insert(arn, tags);
                     alarms.insert(alarm.config.name.clone(), alarm);
                 }
             }

@@ -38,6 +38,15 @@ pub struct Wakeup {
     pub deployment: bool,
 }
 
+impl Wakeup {
+    fn absorb(&mut self, actors: impl IntoIterator<Item = Actor>, deployment: bool) {
+        self.actors.extend(actors);
+        let excess = self.actors.len().saturating_sub(MAX_ACTORS);
+        self.actors.drain(..excess);
+        self.deployment |= deployment;
+    }
+}
+
 /// Everything received and not yet acted on.
 #[derive(Debug, Default)]
 pub struct Pending {
@@ -58,11 +67,10 @@ impl Pending {
     /// Adds what `other` holds (events carried over to a full pass).
     pub fn merge(&mut self, other: Pending) {
         for (key, w) in other.keys {
-            let mine = self.keys.entry(key).or_default();
-            mine.actors.extend(w.actors);
-            let excess = mine.actors.len().saturating_sub(MAX_ACTORS);
-            mine.actors.drain(..excess);
-            mine.deployment |= w.deployment;
+            self.keys
+                .entry(key)
+                .or_default()
+                .absorb(w.actors, w.deployment);
         }
         self.overflow |= other.overflow;
         self.receipts.extend(other.receipts);
@@ -79,13 +87,10 @@ impl Pending {
                 self.overflow = true;
                 continue;
             }
-            let w = self.keys.entry(key).or_default();
-            if let Some(a) = actor {
-                w.actors.push(a.clone());
-                let excess = w.actors.len().saturating_sub(MAX_ACTORS);
-                w.actors.drain(..excess);
-            }
-            w.deployment |= deployment;
+            self.keys
+                .entry(key)
+                .or_default()
+                .absorb(actor.cloned(), deployment);
         }
     }
 }
